@@ -1,0 +1,236 @@
+//! The development network of `civic dev`: a genesis of demo departments with their accounts and
+//! key files, and the demo activity submitted as real signed transactions on first start.
+//!
+//! Layout of a dev data directory: `genesis.json`, `keys/<org>.<name>.json` (one per account),
+//! `keys/validator.json`, and `ledger.redb`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use civic_ledger::modules::membership::{
+    GenesisAccount, GenesisOrg, GovernanceAction, GovernanceParams, MembershipCall, Validator,
+};
+use civic_ledger::modules::notary::NotaryCall;
+use civic_ledger::{Call, Genesis, ModuleCall, SignedTx, Transaction};
+use civic_types::{AccountId, ChainId, Nonce, OrgId, Role, SecretKey, UnixMillis, sha256};
+
+use crate::keyfile::{KeyFile, KeyFileError};
+
+/// The dev chain id.
+pub const DEV_CHAIN_ID: &str = "civic-dev";
+
+/// The demo departments: id, name, accounts (name, roles).
+pub const DEPARTMENTS: &[(&str, &str, &[(&str, &[Role])])] = &[
+    (
+        "justice",
+        "Justice Bureau",
+        &[("admin", &[Role::Admin]), ("issuer", &[Role::Issuer]), ("officer", &[Role::Officer])],
+    ),
+    (
+        "public-security",
+        "Public Security Bureau",
+        &[("admin", &[Role::Admin]), ("officer", &[Role::Officer]), ("verifier", &[Role::Verifier])],
+    ),
+    (
+        "data-bureau",
+        "Data Resources Bureau",
+        &[
+            ("admin", &[Role::Admin]),
+            ("registrar", &[Role::Registrar]),
+            ("auditor", &[Role::Auditor]),
+            ("credit-reviewer", &[Role::CreditReviewer]),
+        ],
+    ),
+    ("bar-association", "Bar Association", &[("admin", &[Role::Admin]), ("verifier", &[Role::Verifier])]),
+    (
+        "city-bank",
+        "City Commercial Bank",
+        &[
+            ("admin", &[Role::Admin]),
+            ("verifier", &[Role::Verifier]),
+            ("credit-source", &[Role::CreditSource]),
+        ],
+    ),
+];
+
+/// A dev network on disk.
+pub struct DevNet {
+    /// The data directory.
+    pub dir: PathBuf,
+    /// The genesis.
+    pub genesis: Genesis,
+    /// Every account's key.
+    pub keys: BTreeMap<AccountId, SecretKey>,
+    /// The validator key.
+    pub validator: SecretKey,
+    /// True when this call created the directory's network (first start).
+    pub created: bool,
+}
+
+/// Why the dev directory could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum DevNetError {
+    /// A key file problem.
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    /// File system error.
+    #[error("{0}")]
+    Io(String),
+    /// Bad genesis.json.
+    #[error("{0}: {1}")]
+    Genesis(String, String),
+}
+
+/// Where an account's key file lives.
+pub fn key_path(dir: &Path, account: &AccountId) -> PathBuf {
+    dir.join("keys").join(format!("{}.{}.json", account.org(), account.name()))
+}
+
+/// Opens the dev network in `dir`, creating genesis and keys on first use.
+pub fn open_or_create(dir: &Path, genesis_time: UnixMillis) -> Result<DevNet, DevNetError> {
+    let genesis_path = dir.join("genesis.json");
+    let validator_path = dir.join("keys").join("validator.json");
+    if genesis_path.exists() {
+        let text = std::fs::read_to_string(&genesis_path)
+            .map_err(|e| DevNetError::Io(format!("{}: {e}", genesis_path.display())))?;
+        let genesis: Genesis = serde_json::from_str(&text)
+            .map_err(|e| DevNetError::Genesis(genesis_path.display().to_string(), e.to_string()))?;
+        let validator = KeyFile::read(&validator_path)?.secret().map_err(DevNetError::Io)?;
+        let mut keys = BTreeMap::new();
+        let entries = std::fs::read_dir(dir.join("keys")).map_err(|e| DevNetError::Io(e.to_string()))?;
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            let kf = KeyFile::read(&p)?;
+            if let Some(a) = kf.account.clone() {
+                keys.insert(a, kf.secret().map_err(DevNetError::Io)?);
+            }
+        }
+        return Ok(DevNet { dir: dir.to_path_buf(), genesis, keys, validator, created: false });
+    }
+
+    std::fs::create_dir_all(dir.join("keys"))
+        .map_err(|e| DevNetError::Io(format!("{}: {e}", dir.display())))?;
+    let mut keys = BTreeMap::new();
+    let mut organizations = Vec::new();
+    for (org, name, accounts) in DEPARTMENTS {
+        let org_id = OrgId::new(*org).map_err(|e| DevNetError::Io(e.to_string()))?;
+        let mut accts = Vec::new();
+        for (acct, roles) in *accounts {
+            let id = AccountId::from_parts(&org_id, acct).map_err(|e| DevNetError::Io(e.to_string()))?;
+            let key = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
+            KeyFile::new(Some(id.clone()), &key).write(&key_path(dir, &id))?;
+            accts.push(GenesisAccount {
+                name: (*acct).to_owned(),
+                public_key: key.public_key(),
+                roles: roles.iter().copied().collect::<BTreeSet<Role>>(),
+            });
+            keys.insert(id, key);
+        }
+        organizations.push(GenesisOrg { id: org_id, name: (*name).to_owned(), accounts: accts });
+    }
+    let validator = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
+    KeyFile::new(None, &validator).write(&validator_path)?;
+    let genesis = Genesis {
+        chain_id: ChainId::new(DEV_CHAIN_ID).map_err(|e| DevNetError::Io(e.to_string()))?,
+        genesis_time,
+        organizations,
+        validators: vec![Validator {
+            name: "justice-node-1".into(),
+            org: OrgId::new("justice").map_err(|e| DevNetError::Io(e.to_string()))?,
+            public_key: validator.public_key(),
+        }],
+        governance: GovernanceParams::default(),
+    };
+    let json = serde_json::to_string_pretty(&genesis).map_err(|e| DevNetError::Io(e.to_string()))?;
+    std::fs::write(&genesis_path, json + "\n")
+        .map_err(|e| DevNetError::Io(format!("{}: {e}", genesis_path.display())))?;
+    Ok(DevNet { dir: dir.to_path_buf(), genesis, keys, validator, created: true })
+}
+
+impl DevNet {
+    fn key(&self, account: &str) -> Result<(AccountId, &SecretKey), DevNetError> {
+        let id = AccountId::new(account).map_err(|e| DevNetError::Io(e.to_string()))?;
+        let key = self.keys.get(&id).ok_or_else(|| DevNetError::Io(format!("no key for {id}")))?;
+        Ok((id, key))
+    }
+
+    fn tx<C: ModuleCall>(&self, account: &str, nonce: u64, call: &C) -> Result<SignedTx, DevNetError> {
+        let (signer, key) = self.key(account)?;
+        Ok(Transaction {
+            chain_id: self.genesis.chain_id.clone(),
+            signer,
+            nonce: Nonce::new(nonce),
+            call: Call::new(call),
+        }
+        .sign(key))
+    }
+
+    /// The demo activity, in stages: each stage's transactions may be submitted together; a
+    /// stage must be committed before the next is submitted. Writes the key of the organization
+    /// the demo admits to `keys/`.
+    pub fn demo_stages(&self) -> Result<Vec<Vec<SignedTx>>, DevNetError> {
+        let health_admin = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
+        let health_id = AccountId::new("health/admin").map_err(|e| DevNetError::Io(e.to_string()))?;
+        let path = key_path(&self.dir, &health_id);
+        if !path.exists() {
+            KeyFile::new(Some(health_id.clone()), &health_admin).write(&path)?;
+        }
+        let health_admin = KeyFile::read(&path)?.secret().map_err(DevNetError::Io)?;
+        let clerk = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
+        let clerk_id = AccountId::new("justice/clerk").map_err(|e| DevNetError::Io(e.to_string()))?;
+        let clerk_path = key_path(&self.dir, &clerk_id);
+        if !clerk_path.exists() {
+            KeyFile::new(Some(clerk_id.clone()), &clerk).write(&clerk_path)?;
+        }
+        let clerk = KeyFile::read(&clerk_path)?.secret().map_err(DevNetError::Io)?;
+        let org = |s: &str| OrgId::new(s).map_err(|e| DevNetError::Io(e.to_string()));
+
+        let stage1 = vec![
+            self.tx(
+                "justice/admin",
+                0,
+                &NotaryCall::Notarize {
+                    digest: sha256(b"Community Corrections Implementation Measures (2026 revision)"),
+                    label: "Community corrections implementation measures, 2026 revision".into(),
+                },
+            )?,
+            self.tx(
+                "data-bureau/admin",
+                0,
+                &MembershipCall::Propose {
+                    title: "Admit the Municipal Health Commission".into(),
+                    action: GovernanceAction::AddOrganization {
+                        org: org("health")?,
+                        name: "Municipal Health Commission".into(),
+                        admin: health_id.clone(),
+                        admin_key: health_admin.public_key(),
+                    },
+                },
+            )?,
+            // Shows a rejection with its reason on chain: an officer cannot propose governance.
+            self.tx(
+                "justice/officer",
+                0,
+                &MembershipCall::Propose {
+                    title: "Remove the bar association".into(),
+                    action: GovernanceAction::RemoveOrganization { org: org("bar-association")? },
+                },
+            )?,
+        ];
+        let stage2 = vec![
+            self.tx("justice/admin", 1, &MembershipCall::Vote { proposal: 0, approve: true })?,
+            self.tx("public-security/admin", 0, &MembershipCall::Vote { proposal: 0, approve: true })?,
+            self.tx(
+                "justice/admin",
+                2,
+                &MembershipCall::AddAccount {
+                    account: clerk_id,
+                    public_key: clerk.public_key(),
+                    roles: BTreeSet::from([Role::Registrar]),
+                },
+            )?,
+        ];
+        Ok(vec![stage1, stage2])
+    }
+}
