@@ -1,0 +1,53 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the DTOs' types, so it
+//! cannot drift from what the code accepts and returns.
+
+use utoipa::OpenApi;
+
+use crate::dto;
+use crate::routes::{chain, events, membership, meta, state, txs};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Civic Ledger node API",
+        description = "REST API of a Civic Ledger node. Hashes, keys and signatures are hex; raw bytes are base64; \
+                       times are Unix milliseconds. Every error is an RFC 9457 `application/problem+json` document \
+                       whose `type` URI is stable.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    paths(
+        chain::status,
+        chain::list_blocks,
+        chain::get_block,
+        txs::submit_tx,
+        txs::submit_batch,
+        txs::get_tx,
+        txs::get_tx_proof,
+        state::get_state,
+        membership::organizations,
+        membership::accounts,
+        membership::proposals,
+        membership::proposal,
+        membership::nonce,
+        membership::nonce_by_parts,
+        events::events,
+        meta::landing,
+        meta::openapi_json,
+        meta::metrics,
+    ),
+    components(schemas(dto::Problem, dto::BlockEventDto, dto::ReceiptEventDto, dto::LaggedEventDto)),
+    tags(
+        (name = "chain", description = "Status and blocks"),
+        (name = "transactions", description = "Submitting and reading transactions, inclusion proofs"),
+        (name = "state", description = "State values with Merkle proofs"),
+        (name = "membership", description = "Organizations, accounts, governance, nonces"),
+        (name = "events", description = "Server-sent events"),
+        (name = "meta", description = "Landing page, this document, metrics"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3.1 document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

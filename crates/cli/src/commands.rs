@@ -1,0 +1,250 @@
+//! The client commands: keys, transactions, blocks, status, governance, proofs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use civic_ledger::modules::membership::MembershipCall;
+use civic_ledger::modules::notary::NotaryCall;
+use civic_ledger::{Call, Executor, ModuleCall, Transaction};
+use civic_node::keyfile::KeyFile;
+use civic_types::{AccountId, ChainId, Hash32, Nonce, SecretKey, sha256};
+use serde_json::{Value, json};
+
+use crate::client::Client;
+
+/// Global options.
+pub struct Ctx {
+    pub node: String,
+    pub key: Option<PathBuf>,
+    pub json: bool,
+}
+
+impl Ctx {
+    fn client(&self) -> Client {
+        Client::new(&self.node)
+    }
+
+    fn print(&self, v: &Value, text: impl FnOnce() -> String) {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+        } else {
+            println!("{}", text());
+        }
+    }
+
+    fn signer(&self) -> Result<(AccountId, SecretKey)> {
+        let path = self.key.as_ref().ok_or_else(|| {
+            anyhow!("this command signs a transaction: pass --key FILE (e.g. civic-dev-data/keys/justice.admin.json)")
+        })?;
+        let kf = KeyFile::read(path)?;
+        let account = kf
+            .account
+            .clone()
+            .ok_or_else(|| anyhow!("{} is not an account key (it names no account)", path.display()))?;
+        Ok((account, kf.secret().map_err(anyhow::Error::msg)?))
+    }
+}
+
+/// `civic keys new`.
+pub fn keys_new(ctx: &Ctx, out: &Path, account: Option<&str>) -> Result<()> {
+    let account = account.map(AccountId::new).transpose()?;
+    if out.exists() {
+        bail!("{} already exists; choose another --out (keys are never overwritten)", out.display());
+    }
+    let key = SecretKey::generate()?;
+    KeyFile::new(account.clone(), &key).write(out)?;
+    let v = json!({ "file": out, "account": account, "public_key": key.public_key() });
+    ctx.print(&v, || format!("wrote {}\npublic key {}", out.display(), key.public_key()));
+    Ok(())
+}
+
+/// `civic keys show`.
+pub fn keys_show(ctx: &Ctx, file: &Path) -> Result<()> {
+    let kf = KeyFile::read(file)?;
+    let v = json!({ "file": file, "account": kf.account, "public_key": kf.public_key });
+    ctx.print(&v, || {
+        format!(
+            "account    {}\npublic key {}",
+            kf.account.as_ref().map_or("(none)".to_owned(), |a| a.to_string()),
+            kf.public_key
+        )
+    });
+    Ok(())
+}
+
+/// `civic keys list`.
+pub fn keys_list(ctx: &Ctx, dir: &Path) -> Result<()> {
+    let mut rows = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        if let Ok(kf) = KeyFile::read(&p) {
+            rows.push(json!({ "file": p, "account": kf.account, "public_key": kf.public_key }));
+        }
+    }
+    ctx.print(&Value::Array(rows.clone()), || {
+        rows.iter()
+            .map(|r| {
+                format!(
+                    "{:<32} {}  {}",
+                    r["account"].as_str().unwrap_or("(no account)"),
+                    r["public_key"].as_str().unwrap_or(""),
+                    r["file"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
+/// Signs `call` with the --key account and submits it, waiting for the commit when `wait`.
+fn sign_and_submit(ctx: &Ctx, call: Call, wait: bool) -> Result<Value> {
+    let client = ctx.client();
+    let (account, key) = ctx.signer()?;
+    let status: Value = client.get("/v1/status")?;
+    let chain_id: ChainId =
+        serde_json::from_value(status["chain_id"].clone()).context("status has no chain_id")?;
+    let nonce: Value = client.get(&format!("/v1/accounts/{account}/nonce"))?;
+    let nonce =
+        nonce["nonce"].as_u64().ok_or_else(|| anyhow!("the node did not return a nonce for {account}"))?;
+    let tx = Transaction { chain_id, signer: account, nonce: Nonce::new(nonce), call }.sign(&key);
+    let path = if wait { "/v1/txs?wait=commit" } else { "/v1/txs" };
+    let (_, answer): (u16, Value) = client.post(path, &json!({ "tx": B64.encode(tx.to_bytes()) }))?;
+    Ok(answer)
+}
+
+fn print_submitted(ctx: &Ctx, answer: &Value) {
+    ctx.print(answer, || {
+        let hash = answer["hash"].as_str().unwrap_or("?");
+        match answer["receipt"]["status"].as_str() {
+            Some("ok") => format!("committed {hash} at height {}", answer["height"]),
+            Some("rejected") => {
+                let r = &answer["receipt"];
+                format!(
+                    "committed {hash} at height {} but REJECTED ({}): {}",
+                    answer["height"],
+                    r["code"].as_str().unwrap_or(""),
+                    r["reason"].as_str().unwrap_or("")
+                )
+            }
+            _ => format!("submitted {hash} ({})", answer["status"].as_str().unwrap_or("pending")),
+        }
+    });
+}
+
+/// `civic tx submit`.
+pub fn tx_submit(ctx: &Ctx, module: &str, call: &str, wait: bool) -> Result<()> {
+    let call_json: Value = serde_json::from_str(call).context("the call is not valid JSON")?;
+    // The chain id only matters for signing; any valid id lets the executor encode the call.
+    let executor = Executor::new(ChainId::new("local")?);
+    let call = executor.call_from_json(module, call_json).map_err(|e| anyhow!("{e}"))?;
+    let answer = sign_and_submit(ctx, call, wait)?;
+    print_submitted(ctx, &answer);
+    Ok(())
+}
+
+/// `civic tx show`.
+pub fn tx_show(ctx: &Ctx, hash: &str) -> Result<()> {
+    let h: Hash32 = hash.parse()?;
+    let v: Value = ctx.client().get(&format!("/v1/txs/{h}"))?;
+    ctx.print(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
+    Ok(())
+}
+
+/// `civic block show`.
+pub fn block_show(ctx: &Ctx, height: &str) -> Result<()> {
+    let client = ctx.client();
+    let h = if height == "latest" {
+        let s: Value = client.get("/v1/status")?;
+        s["height"].as_u64().ok_or_else(|| anyhow!("status has no height"))?
+    } else {
+        height.parse().map_err(|_| anyhow!("height must be a number or `latest`, got {height:?}"))?
+    };
+    let v: Value = client.get(&format!("/v1/blocks/{h}"))?;
+    ctx.print(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
+    Ok(())
+}
+
+/// `civic status`.
+pub fn status(ctx: &Ctx) -> Result<()> {
+    let v: Value = ctx.client().get("/v1/status")?;
+    ctx.print(&v, || {
+        format!(
+            "chain      {}\nheight     {}\nlatest     {}\nstate root {}\nmempool    {}\nvalidators {}",
+            v["chain_id"].as_str().unwrap_or("?"),
+            v["height"],
+            v["latest_block_hash"].as_str().unwrap_or("?"),
+            v["state_root"].as_str().unwrap_or("?"),
+            v["mempool_size"],
+            v["validators"].as_array().map_or(0, |a| a.len())
+        )
+    });
+    Ok(())
+}
+
+/// `civic gov proposals`.
+pub fn gov_proposals(ctx: &Ctx) -> Result<()> {
+    let v: Value = ctx.client().get("/v1/membership/proposals")?;
+    ctx.print(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
+    Ok(())
+}
+
+/// `civic gov vote`.
+pub fn gov_vote(ctx: &Ctx, id: u64, approve: bool) -> Result<()> {
+    let answer = sign_and_submit(ctx, Call::new(&MembershipCall::Vote { proposal: id, approve }), true)?;
+    print_submitted(ctx, &answer);
+    Ok(())
+}
+
+/// `civic notarize`.
+pub fn notarize(ctx: &Ctx, file: &Path, label: &str) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let digest = sha256(&bytes);
+    let label = if label.is_empty() {
+        file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    } else {
+        label.to_owned()
+    };
+    let call = NotaryCall::Notarize { digest, label };
+    debug_assert_eq!(NotaryCall::MODULE, "notary");
+    let answer = sign_and_submit(ctx, Call::new(&call), true)?;
+    print_submitted(ctx, &answer);
+    Ok(())
+}
+
+/// `civic proof verify`.
+pub fn proof_verify(
+    ctx: &Ctx,
+    file: Option<&Path>,
+    tx: Option<&str>,
+    block_hash: Option<&str>,
+    validators: &[String],
+) -> Result<()> {
+    let validators =
+        validators.iter().map(|v| v.parse::<civic_types::PublicKey>()).collect::<Result<Vec<_>, _>>()?;
+    let proof: Value = match (file, tx) {
+        (Some(f), _) => {
+            let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", f.display()))?
+        }
+        (None, Some(h)) => {
+            let h: Hash32 = h.parse()?;
+            ctx.client().get(&format!("/v1/txs/{h}/proof"))?
+        }
+        (None, None) => bail!("pass a proof file or --tx HASH"),
+    };
+    let report = crate::proofcheck::check(&proof, block_hash, &validators)?;
+    ctx.print(&report, || {
+        let mut s = String::new();
+        for c in report["checks"].as_array().into_iter().flatten() {
+            s.push_str(&format!("ok  {}\n", c.as_str().unwrap_or("")));
+        }
+        s.push_str("VALID: the transaction is included in the block");
+        s
+    });
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! `civic`: run a Civic Ledger network and talk to it.
+//!
+//! This binary only wires libraries together: node, API, consensus engine, and an HTTP client
+//! for the commands that talk to a running node.
+
+#![allow(clippy::disallowed_methods)] // the binary is the shell: it owns the clock
+
+mod bench;
+mod client;
+mod commands;
+mod proofcheck;
+mod run;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Civic Ledger: a permissioned blockchain for public services.
+#[derive(Parser)]
+#[command(name = "civic", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// The node to talk to.
+    #[arg(long, global = true, env = "CIVIC_NODE", default_value = "http://127.0.0.1:8080")]
+    node: String,
+    /// Key file to sign with (from `civic keys new` or a dev network's keys/ directory).
+    #[arg(long, global = true, env = "CIVIC_KEY")]
+    key: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a complete single-node network with demo departments, keys and activity.
+    ///
+    /// Creates the data directory on first start (genesis, one key file per account, the
+    /// chain), submits demo transactions, serves the REST API, and reopens the same chain on
+    /// later starts. Stop with Ctrl-C.
+    Dev(DevArgs),
+    /// Run a node of a network from a genesis file and a validator key.
+    Node(NodeArgs),
+    /// Create and inspect key files.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Submit and inspect transactions.
+    #[command(subcommand)]
+    Tx(TxCmd),
+    /// Inspect blocks.
+    #[command(subcommand)]
+    Block(BlockCmd),
+    /// Show the node's chain, height and validators.
+    Status,
+    /// Governance: list proposals, vote.
+    #[command(subcommand)]
+    Gov(GovCmd),
+    /// Anchor a document's SHA-256 digest on chain (the document stays with you).
+    Notarize {
+        /// The document.
+        file: PathBuf,
+        /// A short description (no personal data).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Check proofs offline.
+    #[command(subcommand)]
+    Proof(ProofCmd),
+    /// Recompute the state root of a stopped node's data directory and compare it with the
+    /// latest block header.
+    VerifyState {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Measure throughput and latency on this machine.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Args)]
+struct DevArgs {
+    /// Data directory (created on first start, reopened afterwards).
+    #[arg(long, default_value = "civic-dev-data")]
+    data_dir: PathBuf,
+    /// Address of the REST API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
+    /// Do not submit the demo activity on first start.
+    #[arg(long)]
+    no_demo: bool,
+    /// Milliseconds between blocks while transactions arrive.
+    #[arg(long, default_value_t = 100)]
+    block_interval_ms: u64,
+}
+
+#[derive(Args)]
+struct NodeArgs {
+    /// Data directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Genesis file (JSON).
+    #[arg(long)]
+    genesis: PathBuf,
+    /// This node's validator key file.
+    #[arg(long)]
+    validator_key: PathBuf,
+    /// Address of the REST API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
+    /// Milliseconds between blocks while transactions arrive.
+    #[arg(long, default_value_t = 100)]
+    block_interval_ms: u64,
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Generate a new Ed25519 key and write it to a key file (mode 0600).
+    New {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+        /// The account this key is for, e.g. justice/clerk.
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Show a key file's account and public key (never the secret).
+    Show {
+        /// The key file.
+        file: PathBuf,
+    },
+    /// List the key files in a directory.
+    List {
+        /// Directory (default: ./civic-dev-data/keys).
+        #[arg(default_value = "civic-dev-data/keys")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TxCmd {
+    /// Sign a call with --key and submit it.
+    ///
+    /// Example: civic --key k.json tx submit notary '{"notarize":{"digest":"<64 hex>","label":"x"}}'
+    Submit {
+        /// Module name: membership, notary, ...
+        module: String,
+        /// The call as JSON.
+        call: String,
+        /// Return at once instead of waiting for the commit.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Show a committed transaction and its receipt.
+    Show {
+        /// Transaction hash (hex).
+        hash: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BlockCmd {
+    /// Show a block (default: the latest).
+    Show {
+        /// Height, or `latest`.
+        #[arg(default_value = "latest")]
+        height: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GovCmd {
+    /// List governance proposals with their status and votes.
+    Proposals,
+    /// Vote for your organization on a proposal (needs an admin key).
+    Vote {
+        /// Proposal id.
+        id: u64,
+        /// `yes` or `no`.
+        #[arg(value_parser = ["yes", "no"])]
+        decision: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProofCmd {
+    /// Verify a transaction inclusion proof offline (RFC 6962) against its block header.
+    ///
+    /// The proof is a file saved from GET /v1/txs/{hash}/proof, or fetched from --node with
+    /// --tx. Pass --block-hash with a block hash you trust (e.g. from another node or a
+    /// published checkpoint) to also bind the header.
+    Verify {
+        /// Proof file (JSON).
+        #[arg(required_unless_present = "tx")]
+        file: Option<PathBuf>,
+        /// Fetch the proof of this transaction from the node instead.
+        #[arg(long, conflicts_with = "file")]
+        tx: Option<String>,
+        /// The block hash you trust for that height.
+        #[arg(long)]
+        block_hash: Option<String>,
+        /// A validator public key (hex) whose quorum must have signed the block; repeat for each
+        /// validator of the network.
+        #[arg(long = "validator")]
+        validators: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Committed transactions per second and submit-to-commit latency of a fresh single-node
+    /// network in a temporary directory, in-process and over HTTP, beside this machine's
+    /// Ed25519 verification limit measured in the same run.
+    Tx(bench::TxBenchArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    match dispatch(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let ctx = commands::Ctx { node: cli.node, key: cli.key, json: cli.json };
+    match cli.command {
+        Command::Dev(a) => run::dev(run::DevOptions {
+            data_dir: a.data_dir,
+            http: a.http,
+            demo: !a.no_demo,
+            block_interval_ms: a.block_interval_ms,
+        }),
+        Command::Node(a) => run::node(run::NodeOptions {
+            data_dir: a.data_dir,
+            genesis: a.genesis,
+            validator_key: a.validator_key,
+            http: a.http,
+            block_interval_ms: a.block_interval_ms,
+        }),
+        Command::Keys(KeysCmd::New { out, account }) => commands::keys_new(&ctx, &out, account.as_deref()),
+        Command::Keys(KeysCmd::Show { file }) => commands::keys_show(&ctx, &file),
+        Command::Keys(KeysCmd::List { dir }) => commands::keys_list(&ctx, &dir),
+        Command::Tx(TxCmd::Submit { module, call, no_wait }) => {
+            commands::tx_submit(&ctx, &module, &call, !no_wait)
+        }
+        Command::Tx(TxCmd::Show { hash }) => commands::tx_show(&ctx, &hash),
+        Command::Block(BlockCmd::Show { height }) => commands::block_show(&ctx, &height),
+        Command::Status => commands::status(&ctx),
+        Command::Gov(GovCmd::Proposals) => commands::gov_proposals(&ctx),
+        Command::Gov(GovCmd::Vote { id, decision }) => commands::gov_vote(&ctx, id, decision == "yes"),
+        Command::Notarize { file, label } => commands::notarize(&ctx, &file, &label),
+        Command::Proof(ProofCmd::Verify { file, tx, block_hash, validators }) => {
+            commands::proof_verify(&ctx, file.as_deref(), tx.as_deref(), block_hash.as_deref(), &validators)
+        }
+        Command::VerifyState { data_dir } => run::verify_state(&data_dir, ctx.json),
+        Command::Bench(BenchCmd::Tx(a)) => bench::tx(a, ctx.json),
+    }
+}

@@ -1,0 +1,275 @@
+//! Running a node: `civic dev`, `civic node`, and the offline `civic verify-state`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use civic_consensus::{Config, SingleValidator};
+use civic_ledger::{Executor, Genesis, SignedTx};
+use civic_node::keyfile::KeyFile;
+use civic_node::{Node, NodeConfig, WaitOutcome, devnet};
+use civic_store::RedbStore;
+use civic_types::{SecretKey, UnixMillis};
+
+/// Options of `civic dev`.
+pub struct DevOptions {
+    pub data_dir: PathBuf,
+    pub http: SocketAddr,
+    pub demo: bool,
+    pub block_interval_ms: u64,
+}
+
+/// Options of `civic node`.
+pub struct NodeOptions {
+    pub data_dir: PathBuf,
+    pub genesis: PathBuf,
+    pub validator_key: PathBuf,
+    pub http: SocketAddr,
+    pub block_interval_ms: u64,
+}
+
+fn now_ms() -> UnixMillis {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    UnixMillis::new(u64::try_from(ms).unwrap_or(0))
+}
+
+/// A node with its block production thread.
+pub struct Running {
+    pub node: Arc<Node>,
+    stop: Arc<AtomicBool>,
+    engine: Option<std::thread::JoinHandle<Result<(), civic_consensus::AppError>>>,
+}
+
+impl Running {
+    /// Opens the chain in `data_dir` and starts producing blocks.
+    pub fn start(
+        data_dir: &Path,
+        genesis: &Genesis,
+        validator: SecretKey,
+        mut config: NodeConfig,
+    ) -> Result<Running> {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        let store = RedbStore::open(data_dir.join("ledger.redb"))
+            .with_context(|| format!("opening the ledger in {}", data_dir.display()))?;
+        config.data_dir = data_dir.to_path_buf();
+        let executor = Executor::new(genesis.chain_id.clone());
+        let node =
+            Arc::new(Node::open(Arc::new(store), genesis, executor, validator.public_key(), config.clone())?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = SingleValidator::new(
+            node.clone(),
+            validator,
+            Config {
+                empty_block_interval: config.empty_block_interval,
+                min_block_interval: config.min_block_interval,
+            },
+            stop.clone(),
+        );
+        let handle = std::thread::Builder::new().name("block-producer".into()).spawn(move || engine.run())?;
+        Ok(Running { node, stop, engine: Some(handle) })
+    }
+
+    /// Whether block production has stopped on its own (a fatal error).
+    pub fn engine_finished(&self) -> bool {
+        self.engine.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// Stops block production and waits for the current block to finish.
+    pub fn shutdown(mut self) -> Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.engine.take() {
+            match h.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => bail!("block production failed: {e}"),
+                Err(_) => bail!("block production thread panicked"),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Submits `txs` and waits until each is committed (or dropped).
+pub async fn submit_and_wait(node: &Node, txs: Vec<SignedTx>) -> Result<Vec<WaitOutcome>> {
+    let mut waits = Vec::new();
+    for tx in txs {
+        let hash = tx.hash();
+        let rx = node.watch(hash);
+        if let Err(e) = node.submit(tx) {
+            node.unwatch(&hash);
+            bail!("submitting {hash}: {e}");
+        }
+        waits.push(rx);
+    }
+    let mut out = Vec::new();
+    for rx in waits {
+        out.push(
+            tokio::time::timeout(Duration::from_secs(60), rx)
+                .await
+                .context("timed out waiting for a commit")??,
+        );
+    }
+    Ok(out)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Serves the API until Ctrl-C / SIGTERM or until block production dies, then stops cleanly.
+fn serve_until_stopped(
+    rt: &tokio::runtime::Runtime,
+    running: Running,
+    listener: tokio::net::TcpListener,
+) -> Result<()> {
+    let node = running.node.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(civic_api::serve(listener, node, async {
+        let _ = stop_rx.await;
+    }));
+    let engine_died = rt.block_on(async {
+        tokio::select! {
+            _ = shutdown_signal() => false,
+            _ = async {
+                while !running.engine_finished() {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            } => true,
+        }
+    });
+    eprintln!("stopping…");
+    let _ = stop_tx.send(());
+    let _ = rt.block_on(server);
+    running.shutdown()?;
+    if engine_died {
+        bail!("block production stopped unexpectedly; see the log above");
+    }
+    Ok(())
+}
+
+/// `civic dev`.
+pub fn dev(opts: DevOptions) -> Result<()> {
+    let dev = devnet::open_or_create(&opts.data_dir, now_ms())?;
+    let mut config = NodeConfig::new(opts.data_dir.clone());
+    config.min_block_interval = Duration::from_millis(opts.block_interval_ms);
+    let running = Running::start(&opts.data_dir, &dev.genesis, dev.validator.clone(), config)?;
+    let fresh = running.node.head().height.get() == 0;
+    let rt = runtime()?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(opts.http))
+        .with_context(|| format!("cannot listen on {}; choose another --http address", opts.http))?;
+    let addr = listener.local_addr()?;
+    let dir = std::fs::canonicalize(&opts.data_dir).unwrap_or(opts.data_dir.clone());
+    println!("Civic Ledger dev network — chain {}", dev.genesis.chain_id);
+    println!("  data directory  {}", dir.display());
+    println!("  account keys    {}", dir.join("keys").display());
+    println!("  REST API        http://{addr}/v1/status");
+    println!("  OpenAPI         http://{addr}/openapi.json");
+    println!("  events (SSE)    http://{addr}/v1/events");
+    println!("  metrics         http://{addr}/metrics");
+    println!(
+        "  try             civic --node http://{addr} --key {} notarize README.md",
+        dir.join("keys").join("justice.admin.json").display()
+    );
+    if fresh && opts.demo {
+        let stages = dev.demo_stages()?;
+        let node = running.node.clone();
+        rt.block_on(async {
+            for stage in stages {
+                submit_and_wait(&node, stage).await?;
+            }
+            anyhow::Ok(())
+        })
+        .context("submitting the demo activity")?;
+        println!("  demo activity   committed (height {})", running.node.head().height);
+    } else {
+        println!("  reopened chain  at height {}", running.node.head().height);
+    }
+    println!("listening on http://{addr}");
+    serve_until_stopped(&rt, running, listener)
+}
+
+/// `civic node`.
+pub fn node(opts: NodeOptions) -> Result<()> {
+    let text = std::fs::read_to_string(&opts.genesis)
+        .with_context(|| format!("reading {}", opts.genesis.display()))?;
+    let genesis: Genesis = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid genesis file", opts.genesis.display()))?;
+    let validator = KeyFile::read(&opts.validator_key)?.secret().map_err(anyhow::Error::msg)?;
+    if !genesis.validators.iter().any(|v| v.public_key == validator.public_key()) {
+        bail!(
+            "the key in {} is not a validator of this genesis; the single-validator engine needs the validator's key",
+            opts.validator_key.display()
+        );
+    }
+    if genesis.validators.len() > 1 {
+        bail!(
+            "this genesis has {} validators; multi-validator consensus is not available yet",
+            genesis.validators.len()
+        );
+    }
+    let mut config = NodeConfig::new(opts.data_dir.clone());
+    config.min_block_interval = Duration::from_millis(opts.block_interval_ms);
+    let running = Running::start(&opts.data_dir, &genesis, validator, config)?;
+    let rt = runtime()?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(opts.http))
+        .with_context(|| format!("cannot listen on {}; choose another --http address", opts.http))?;
+    println!("listening on http://{}", listener.local_addr()?);
+    serve_until_stopped(&rt, running, listener)
+}
+
+/// `civic verify-state`.
+pub fn verify_state(data_dir: &Path, json: bool) -> Result<()> {
+    let path = data_dir.join("ledger.redb");
+    if !path.exists() {
+        bail!("{} has no ledger.redb; pass the node's --data-dir", data_dir.display());
+    }
+    let store = Arc::new(RedbStore::open(&path)?);
+    let genesis_bytes = civic_store::Store::meta(&*store, "genesis")?.context("the store has no genesis")?;
+    let genesis: Genesis = serde_json::from_slice(&genesis_bytes)?;
+    let executor = Executor::new(genesis.chain_id.clone());
+    let validator = genesis.validators[0].public_key;
+    let node = Node::open(store, &genesis, executor, validator, NodeConfig::new(data_dir.to_path_buf()))?;
+    let (computed, stored) = node.verify_state_root()?;
+    let height = node.head().height;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"height": height, "computed_state_root": computed, "header_state_root": stored, "ok": computed == stored})
+        );
+    } else {
+        println!("height {height}: recomputed state root {computed}, header says {stored}");
+    }
+    if computed != stored {
+        bail!("state root mismatch: the stored state does not match the chain");
+    }
+    if !json {
+        println!("ok");
+    }
+    Ok(())
+}
