@@ -100,6 +100,7 @@ impl Net {
         let mut block = self.node.propose(force).unwrap().expect("something to propose");
         block.certificate = Certificate::single(&block.header, &self.validator);
         self.node.finalized(block.clone()).unwrap();
+        self.node.persist().unwrap();
         block
     }
 

@@ -33,8 +33,12 @@ pub struct TxBenchArgs {
     #[arg(long, default_value_t = 2_000)]
     pub accounts: usize,
     /// Most transactions per block.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 40_000)]
     pub block_txs: usize,
+    /// Offered load of the paced phase, in transactions per second (0 skips it). Latency is
+    /// only meaningful below saturation; the saturated phases measure throughput.
+    #[arg(long, default_value_t = 10_000)]
+    pub paced_rate: u64,
     /// Shortest time between blocks, in milliseconds.
     #[arg(long, default_value_t = 50)]
     pub block_interval_ms: u64,
@@ -252,8 +256,8 @@ fn wait_all_committed(node: &Node, n: usize) {
     }
 }
 
-fn in_process(args: &TxBenchArgs) -> Result<PhaseResult> {
-    let w = workload(args, 1)?;
+fn in_process(args: &TxBenchArgs, rate: Option<u64>) -> Result<PhaseResult> {
+    let w = workload(args, if rate.is_some() { 3 } else { 1 })?;
     let dir = tempfile::tempdir()?;
     let running = Running::start(dir.path(), &w.genesis, w.validator.clone(), node_config(args, dir.path()))?;
     let node = running.node.clone();
@@ -262,7 +266,14 @@ fn in_process(args: &TxBenchArgs) -> Result<PhaseResult> {
     let pb = bar(w.txs.len(), "in-process: committed");
     let start = Instant::now();
     let mut submitted_at = Vec::with_capacity(w.txs.len());
-    for chunk in w.txs.chunks(args.batch) {
+    for (i, chunk) in w.txs.chunks(args.batch).enumerate() {
+        if let Some(rate) = rate {
+            // Open-loop pacing: chunk i is due at i * batch / rate seconds.
+            let due = start + Duration::from_secs_f64((i * args.batch) as f64 / rate as f64);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
         let mut pending: Vec<SignedTx> = chunk.to_vec();
         let t = Instant::now();
         loop {
@@ -401,7 +412,13 @@ pub fn tx(args: TxBenchArgs, json_out: bool) -> Result<()> {
     eprintln!("measuring this machine's Ed25519 verification rate…");
     let (s1, sn, b1, bn) = ed25519_limit();
     eprintln!("in-process phase: {} transactions from {} accounts…", args.txs, args.accounts);
-    let inproc = in_process(&args)?;
+    let inproc = in_process(&args, None)?;
+    let paced = if args.paced_rate == 0 {
+        None
+    } else {
+        eprintln!("paced phase: {} tx/s offered…", args.paced_rate);
+        Some(in_process(&args, Some(args.paced_rate))?)
+    };
     let http = if args.skip_http {
         None
     } else {
@@ -418,6 +435,7 @@ pub fn tx(args: TxBenchArgs, json_out: bool) -> Result<()> {
                      "batch64_1_thread": b1.round(), "batch64_all_threads": bn.round() } },
         "workload": { "txs": args.txs, "accounts": args.accounts, "block_txs": args.block_txs, "block_interval_ms": args.block_interval_ms, "call": "notary.notarize" },
         "in_process": phase(&inproc),
+        "in_process_paced": paced.as_ref().map(|r| { let mut v = phase(r); v["offered_tps"] = json!(args.paced_rate); v }),
         "http": http.as_ref().map(phase),
     });
     if json_out {
@@ -431,7 +449,7 @@ pub fn tx(args: TxBenchArgs, json_out: bool) -> Result<()> {
     println!("  batch64, {t} threads {:>9.0}   <- ceiling for signed transactions", bn);
     let line = |name: &str, r: &PhaseResult| {
         println!(
-            "{name:<11} {:>8.0} committed tx/s ({:>4.1}% of the ceiling)  p50 {:>7.1} ms  p99 {:>7.1} ms  {} blocks in {:.1} s",
+            "{name:<16} {:>8.0} committed tx/s ({:>4.1}% of the ceiling)  p50 {:>7.1} ms  p99 {:>7.1} ms  {} blocks in {:.1} s",
             r.tps,
             100.0 * r.tps / bn,
             r.p50_ms,
@@ -442,6 +460,9 @@ pub fn tx(args: TxBenchArgs, json_out: bool) -> Result<()> {
     };
     println!("Committed, durable (redb), {} txs from {} accounts:", args.txs, args.accounts);
     line("in-process", &inproc);
+    if let Some(p) = &paced {
+        line(&format!("paced {}/s", args.paced_rate), p);
+    }
     if let Some(h) = &http {
         line("HTTP", h);
     }

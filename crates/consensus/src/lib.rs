@@ -3,12 +3,15 @@
 //!
 //! - [`Automaton`]: `propose` a block on the latest finalized one, `verify` someone else's
 //!   proposal (commonware `Automaton::propose` / `verify`);
-//! - [`Reporter`]: a block was finalized with a certificate (commonware `Reporter`).
+//! - [`Reporter`]: a block was finalized with a certificate (commonware `Reporter`), split in
+//!   two stages so that making block N durable overlaps building block N+1.
 //!
 //! [`SingleValidator`] is the engine for a one-validator network (`civic dev`): it proposes when
 //! the application has work or the interval elapses, finalizes with its own signature (a quorum
 //! of one) and reports. It guarantees a block is reported at most once per height, in height
-//! order, and that it never proposes on anything but the last finalized block.
+//! order, that it never proposes on anything but the last finalized block, and that at most one
+//! finalized block is waiting to be persisted: `persist` of block N completes before
+//! `finalized` of block N+1 is called.
 
 #![allow(clippy::disallowed_methods)] // the engine is the shell: it owns the clock and the thread
 
@@ -44,11 +47,16 @@ pub trait Automaton: Send + Sync + 'static {
 
 /// Receives finalized blocks.
 ///
-/// Implementers guarantee: when `finalized` returns `Ok`, the block is durable; a block is never
-/// applied twice.
+/// Implementers guarantee: after `finalized` returns, the next `propose` builds on the block;
+/// when `persist` returns `Ok`, the block is durable and only then are its transactions
+/// acknowledged to clients; a block is never applied twice.
 pub trait Reporter: Send + Sync + 'static {
-    /// The block is final; persist and apply it.
+    /// The block is final: check its certificate and make its state the base of the next
+    /// proposal. Fast; called in height order.
     fn finalized(&self, block: Block) -> Result<(), AppError>;
+    /// Makes the last finalized block durable and acknowledges its transactions. Slow; may run
+    /// while the next block is proposed.
+    fn persist(&self) -> Result<(), AppError>;
 }
 
 /// Engine settings.
@@ -74,8 +82,27 @@ impl<A: Automaton + Reporter> SingleValidator<A> {
         SingleValidator { app, key, config, stop }
     }
 
-    /// Runs until `stop` is set or the application reports a fatal error.
+    /// Runs until `stop` is set or the application reports a fatal error. On return every
+    /// finalized block has been persisted.
     pub fn run(self) -> Result<(), AppError> {
+        std::thread::scope(|scope| {
+            let mut persisting: Option<std::thread::ScopedJoinHandle<'_, Result<(), AppError>>> = None;
+            let result = self.produce(scope, &mut persisting);
+            let flushed = match persisting.take() {
+                Some(h) => {
+                    h.join().unwrap_or_else(|_| Err(AppError::Fatal("persisting thread panicked".into())))
+                }
+                None => Ok(()),
+            };
+            result.and(flushed)
+        })
+    }
+
+    fn produce<'s>(
+        &'s self,
+        scope: &'s std::thread::Scope<'s, '_>,
+        persisting: &mut Option<std::thread::ScopedJoinHandle<'s, Result<(), AppError>>>,
+    ) -> Result<(), AppError> {
         let mut last_block = Instant::now();
         while !self.stop.load(Ordering::Relaxed) {
             let since = last_block.elapsed();
@@ -88,10 +115,24 @@ impl<A: Automaton + Reporter> SingleValidator<A> {
                 Some(mut block) => {
                     // A quorum of one: our own signature finalizes the block.
                     block.certificate = Certificate::single(&block.header, &self.key);
+                    // The previous block must be durable before the next is handed over.
+                    if let Some(h) = persisting.take() {
+                        h.join()
+                            .unwrap_or_else(|_| Err(AppError::Fatal("persisting thread panicked".into())))?;
+                    }
                     self.app.finalized(block)?;
+                    let app = &self.app;
+                    *persisting = Some(scope.spawn(move || app.persist()));
                     last_block = Instant::now();
                 }
                 None => {
+                    // Surface a failed persist while idle instead of at the next block.
+                    if persisting.as_ref().is_some_and(|h| h.is_finished())
+                        && let Some(h) = persisting.take()
+                    {
+                        h.join()
+                            .unwrap_or_else(|_| Err(AppError::Fatal("persisting thread panicked".into())))?;
+                    }
                     let wait = if self.config.empty_block_interval.is_zero() {
                         Duration::from_millis(200)
                     } else {

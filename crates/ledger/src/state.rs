@@ -127,6 +127,9 @@ pub fn prove(base: &dyn StateRead, root: Hash32, key: &[u8]) -> Result<StateProo
 /// rejected transaction's writes can be discarded.
 pub struct Overlay<'a> {
     base: &'a dyn StateRead,
+    // Committed values read during this block. A block touches the same accounts, organizations
+    // and nonces many times; reading committed state once per key keeps execution off the store.
+    read_cache: std::cell::RefCell<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
     block: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     tx: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
@@ -134,7 +137,7 @@ pub struct Overlay<'a> {
 impl<'a> Overlay<'a> {
     /// An empty overlay over `base`.
     pub fn new(base: &'a dyn StateRead) -> Self {
-        Overlay { base, block: BTreeMap::new(), tx: BTreeMap::new() }
+        Overlay { base, read_cache: Default::default(), block: BTreeMap::new(), tx: BTreeMap::new() }
     }
     /// Reads through the transaction layer, the block layer, then committed state.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
@@ -144,7 +147,12 @@ impl<'a> Overlay<'a> {
         if let Some(v) = self.block.get(key) {
             return Ok(v.clone());
         }
-        self.base.get(key)
+        if let Some(v) = self.read_cache.borrow().get(key) {
+            return Ok(v.clone());
+        }
+        let v = self.base.get(key)?;
+        self.read_cache.borrow_mut().insert(key.to_vec(), v.clone());
+        Ok(v)
     }
     /// Writes into the transaction layer.
     pub fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {

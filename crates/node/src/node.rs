@@ -45,8 +45,8 @@ impl NodeConfig {
     pub fn new(data_dir: PathBuf) -> Self {
         NodeConfig {
             data_dir,
-            max_block_txs: 20_000,
-            mempool_capacity: 200_000,
+            max_block_txs: 40_000,
+            mempool_capacity: 400_000,
             min_block_interval: Duration::from_millis(100),
             empty_block_interval: Duration::ZERO,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -257,9 +257,39 @@ struct Pending {
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     objects: Vec<(Hash32, Vec<u8>)>,
     started: Instant,
+    finalized_at: Instant,
 }
 
 type Waiters = BTreeMap<Hash32, Vec<oneshot::Sender<WaitOutcome>>>;
+
+/// A finalized block on its way to the store.
+struct Inflight {
+    block: Block,
+    pending: Pending,
+    objects: BTreeMap<Hash32, Vec<u8>>,
+}
+
+/// Committed state plus the writes of the finalized block being persisted. Reading through the
+/// block's writes first is always consistent: the store will hold exactly those values.
+struct Layered<'a> {
+    store: &'a dyn Store,
+    inflight: Option<Arc<Inflight>>,
+}
+
+impl StateRead for Layered<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        if let Some(v) = self.inflight.as_ref().and_then(|i| i.pending.writes.get(key)) {
+            return Ok(v.clone());
+        }
+        self.store.state_get(key).map_err(|e| StateError(e.to_string()))
+    }
+    fn object(&self, hash: &Hash32) -> Result<Option<Vec<u8>>, StateError> {
+        if let Some(v) = self.inflight.as_ref().and_then(|i| i.objects.get(hash)) {
+            return Ok(Some(v.clone()));
+        }
+        self.store.object(hash).map_err(|e| StateError(e.to_string()))
+    }
+}
 
 /// A running node's shared state.
 pub struct Node {
@@ -268,7 +298,13 @@ pub struct Node {
     genesis_hash: Hash32,
     validator: PublicKey,
     config: NodeConfig,
+    /// Latest durable header: what queries see.
     head: RwLock<BlockHeader>,
+    /// Latest finalized header: the parent of the next proposal (one ahead of `head` while a
+    /// block is being persisted).
+    tip: RwLock<BlockHeader>,
+    /// The finalized block being persisted, whose writes the next proposal reads through.
+    inflight: Mutex<Option<Arc<Inflight>>>,
     pool: Mutex<Mempool>,
     work: Condvar,
     pending: Mutex<Option<Pending>>,
@@ -345,6 +381,8 @@ impl Node {
             validator,
             pool: Mutex::new(Mempool::new(config.mempool_capacity)),
             config,
+            tip: RwLock::new(head.clone()),
+            inflight: Mutex::new(None),
             head: RwLock::new(head),
             work: Condvar::new(),
             pending: Mutex::new(None),
@@ -375,9 +413,17 @@ impl Node {
     pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
     }
-    /// The latest committed header.
+    /// The latest durably committed header.
     pub fn head(&self) -> BlockHeader {
         self.head.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn tip(&self) -> BlockHeader {
+        self.tip.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn layered(&self) -> Layered<'_> {
+        Layered { store: &*self.store, inflight: lock(&self.inflight).clone() }
     }
 
     /// Status summary.
@@ -593,7 +639,10 @@ impl Node {
         }
     }
 
-    fn commit(&self, block: Block, p: Pending) -> Result<(), NodeError> {
+    fn commit(&self, inflight: &Inflight) -> Result<(), NodeError> {
+        let (block, p) = (&inflight.block, &inflight.pending);
+        let built_ms = p.finalized_at.duration_since(p.started).as_millis();
+        let store_started = Instant::now();
         let header = block.header.clone();
         let hash = block.hash();
         let tx_hashes: Vec<Hash32> = p.receipts.iter().map(|r| r.tx_hash).collect();
@@ -603,10 +652,11 @@ impl Node {
             block: block.to_bytes(),
             receipts: encode(&p.receipts),
             tx_hashes,
-            state_writes: p.writes.into_iter().collect(),
-            objects: p.objects,
+            state_writes: p.writes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            objects: inflight.objects.iter().map(|(h, b)| (*h, b.clone())).collect(),
             meta: vec![],
         })?;
+        let store_ms = store_started.elapsed().as_millis();
         *self.head.write().unwrap_or_else(|e| e.into_inner()) = header.clone();
 
         let m = &self.metrics;
@@ -628,7 +678,7 @@ impl Node {
 
         let subscribers = self.events.receiver_count() > 0;
         let mut waiters = lock(&self.waiters);
-        for (i, r) in p.receipts.into_iter().enumerate() {
+        for (i, r) in p.receipts.iter().cloned().enumerate() {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             if subscribers {
                 let _ = self.events.send(NodeEvent::Receipt {
@@ -653,7 +703,7 @@ impl Node {
             time: header.timestamp,
             tx_count: header.tx_count,
         });
-        tracing::debug!(height = %header.height, txs = header.tx_count, "committed block");
+        tracing::debug!(height = %header.height, txs = header.tx_count, built_ms, store_ms, "committed block");
         Ok(())
     }
 }
@@ -669,8 +719,8 @@ fn fatal(e: impl std::fmt::Display) -> AppError {
 impl Automaton for Node {
     fn propose(&self, force: bool) -> Result<Option<Block>, AppError> {
         let started = Instant::now();
-        let head = self.head();
-        let state = StoreState(&*self.store);
+        let head = self.tip();
+        let state = self.layered();
         let overlay = Overlay::new(&state);
         let mut read_error = None;
         let txs = lock(&self.pool).take(self.config.max_block_txs, |a| {
@@ -697,13 +747,14 @@ impl Automaton for Node {
             writes: applied.writes,
             objects: applied.objects,
             started,
+            finalized_at: started,
         });
         Ok(Some(applied.block))
     }
 
     fn verify(&self, block: &Block) -> Result<bool, AppError> {
-        let head = self.head();
-        let state = StoreState(&*self.store);
+        let head = self.tip();
+        let state = self.layered();
         match chain::verify(&self.executor, &state, &head, block, self.config.threads) {
             Ok(_) => Ok(true),
             Err(chain::VerifyError::Exec(civic_ledger::exec::ExecError::State(e))) => Err(fatal(e)),
@@ -725,14 +776,13 @@ impl Automaton for Node {
 impl Reporter for Node {
     fn finalized(&self, block: Block) -> Result<(), AppError> {
         let started = Instant::now();
+        let state = self.layered();
         let pending = lock(&self.pending).take().filter(|p| p.hash == block.hash());
-        let pending = match pending {
+        let mut pending = match pending {
             Some(p) => p,
             None => {
                 // Someone else's block: re-execute it to get the writes.
-                let head = self.head();
-                let state = StoreState(&*self.store);
-                let applied = chain::verify(&self.executor, &state, &head, &block, self.config.threads)
+                let applied = chain::verify(&self.executor, &state, &self.tip(), &block, self.config.threads)
                     .map_err(|e| fatal(format!("finalized block does not verify: {e}")))?;
                 Pending {
                     hash: block.hash(),
@@ -740,19 +790,38 @@ impl Reporter for Node {
                     writes: applied.writes,
                     objects: applied.objects,
                     started,
+                    finalized_at: started,
                 }
             }
         };
-        let validators: Vec<PublicKey> = self
-            .state_value::<Vec<Validator>>(membership::keys::VALIDATORS)
-            .map_err(fatal)?
-            .unwrap_or_default()
+        let validators: Vec<PublicKey> =
+            match state.get(membership::keys::VALIDATORS.as_bytes()).map_err(fatal)? {
+                Some(b) => civic_ledger::state::decode_value::<Vec<Validator>>(&b).map_err(fatal)?,
+                None => Vec::new(),
+            }
             .into_iter()
             .map(|v| v.public_key)
             .collect();
         block.certificate.verify(&block.header, &validators).map_err(|e| {
             fatal(format!("certificate of block {} does not verify: {e}", block.header.height))
         })?;
-        self.commit(block, pending).map_err(fatal)
+        pending.finalized_at = Instant::now();
+        let objects: BTreeMap<Hash32, Vec<u8>> = std::mem::take(&mut pending.objects).into_iter().collect();
+        let header = block.header.clone();
+        let mut slot = lock(&self.inflight);
+        if slot.is_some() {
+            return Err(fatal("a finalized block is still being persisted; persist it first"));
+        }
+        *slot = Some(Arc::new(Inflight { block, pending, objects }));
+        *self.tip.write().unwrap_or_else(|e| e.into_inner()) = header;
+        Ok(())
+    }
+
+    fn persist(&self) -> Result<(), AppError> {
+        let Some(inflight) = lock(&self.inflight).clone() else { return Ok(()) };
+        self.commit(&inflight).map_err(fatal)?;
+        // Proposals started from now on read the block from the store.
+        *lock(&self.inflight) = None;
+        Ok(())
     }
 }
