@@ -941,3 +941,76 @@ impl From<&civic_node::NodeEvent> for StreamEvent {
         }
     }
 }
+
+fn parse_path(field: &'static str, hashes: &[String]) -> Result<Vec<Hash32>, VerifyError> {
+    hashes.iter().map(|h| parse_hash(field, h)).collect()
+}
+
+/// `GET /v1/chain/log`: the root of the block log, an RFC 6962 tree whose leaves are the block
+/// hashes by height (leaf data = the 32 hash bytes). Keep a `(size, root)` pair as a checkpoint;
+/// a consistency proof later shows the chain since then was only appended to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BlockLogDto {
+    /// Number of blocks in the log (latest durable height + 1).
+    pub size: u64,
+    /// RFC 6962 root over the first `size` block hashes, hex.
+    pub root: String,
+}
+
+/// `GET /v1/chain/log/inclusion/{height}`: the block hash at `height` is leaf `height` of the
+/// block log of `size` blocks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BlockLogInclusionDto {
+    /// Block height (= leaf index).
+    pub height: u64,
+    /// The block hash (the leaf data), hex.
+    pub block_hash: String,
+    /// Log size the proof is for.
+    pub size: u64,
+    /// Log root at that size, hex.
+    pub root: String,
+    /// RFC 6962 audit path, hex.
+    pub audit_path: Vec<String>,
+}
+
+impl BlockLogInclusionDto {
+    /// Checks the audit path from the block hash to `root`.
+    pub fn verify(&self) -> Result<(), VerifyError> {
+        let leaf = civic_merkle::leaf_hash(parse_hash("block_hash", &self.block_hash)?.as_bytes());
+        let proof = InclusionProof {
+            leaf_index: self.height,
+            tree_size: self.size,
+            path: parse_path("audit_path", &self.audit_path)?,
+        };
+        Ok(civic_merkle::verify_inclusion(leaf, &proof, parse_hash("root", &self.root)?)?)
+    }
+}
+
+/// `GET /v1/chain/log/consistency`: the block log of `old_size` blocks is a prefix of the log of
+/// `new_size` blocks (RFC 6962 §2.1.2), i.e. no block up to `old_size - 1` was rewritten.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BlockLogConsistencyDto {
+    /// The earlier size.
+    pub old_size: u64,
+    /// The later size.
+    pub new_size: u64,
+    /// Root at `old_size`, hex.
+    pub old_root: String,
+    /// Root at `new_size`, hex.
+    pub new_root: String,
+    /// The consistency proof, hex.
+    pub proof: Vec<String>,
+}
+
+impl BlockLogConsistencyDto {
+    /// Checks the proof between the two roots in the document.
+    pub fn verify(&self) -> Result<(), VerifyError> {
+        Ok(civic_merkle::verify_consistency(
+            self.old_size,
+            self.new_size,
+            parse_hash("old_root", &self.old_root)?,
+            parse_hash("new_root", &self.new_root)?,
+            &parse_path("proof", &self.proof)?,
+        )?)
+    }
+}

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use civic_api::dto::{
-    BatchSubmitResponse, BlockDto, BlockListDto, NonceDto, Problem, StateDto, StatusDto, SubmitTxResponse,
-    TxDto, TxProofDto, TxState,
+    BatchSubmitResponse, BlockDto, BlockListDto, BlockLogConsistencyDto, BlockLogDto, BlockLogInclusionDto,
+    NonceDto, Problem, StateDto, StatusDto, SubmitTxResponse, TxDto, TxProofDto, TxState,
 };
 use civic_api::{ApiOptions, problem::types};
 use civic_consensus::{Automaton, Reporter};
@@ -569,6 +569,45 @@ async fn status_and_block_pages() {
 }
 
 #[tokio::test]
+async fn the_block_log_proves_blocks_and_append_only_history() {
+    let net = net();
+    for _ in 0..6 {
+        net.produce(true);
+    }
+    let checkpoint: BlockLogDto = net.get("/v1/chain/log?size=3").await;
+    assert_eq!(checkpoint.size, 3);
+    for _ in 0..4 {
+        net.produce(true);
+    }
+    let now: BlockLogDto = net.get("/v1/chain/log").await;
+    assert_eq!(now.size, 11, "genesis plus ten blocks");
+
+    // Block 5 is in the log, and its leaf is that block's hash.
+    let inc: BlockLogInclusionDto = net.get("/v1/chain/log/inclusion/5").await;
+    let block: BlockDto = net.get("/v1/blocks/5").await;
+    assert_eq!(inc.block_hash, block.hash);
+    assert_eq!(inc.root, now.root);
+    inc.verify().unwrap();
+    let mut forged = inc.clone();
+    forged.block_hash = sha256(b"another block").to_hex();
+    assert!(forged.verify().is_err());
+
+    // The log of 3 blocks is a prefix of the log of 11: history was only appended to.
+    let c: BlockLogConsistencyDto = net.get("/v1/chain/log/consistency?old=3").await;
+    assert_eq!((c.old_size, c.new_size), (3, 11));
+    assert_eq!((c.old_root.as_str(), c.new_root.as_str()), (checkpoint.root.as_str(), now.root.as_str()));
+    c.verify().unwrap();
+    let mut rewritten = c.clone();
+    rewritten.old_root = sha256(b"rewritten history").to_hex();
+    assert!(rewritten.verify().is_err());
+
+    net.problem(get("/v1/chain/log?size=12"), StatusCode::BAD_REQUEST, types::INVALID_PARAMETER).await;
+    net.problem(get("/v1/chain/log/consistency?old=0"), StatusCode::BAD_REQUEST, types::INVALID_PARAMETER)
+        .await;
+    net.problem(get("/v1/chain/log/inclusion/11"), StatusCode::BAD_REQUEST, types::INVALID_PARAMETER).await;
+}
+
+#[tokio::test]
 async fn bad_paths_unknown_routes_and_methods_are_problems() {
     let net = net();
     let p = net.problem(get("/v1/txs/not-a-hash"), StatusCode::BAD_REQUEST, types::INVALID_PARAMETER).await;
@@ -611,6 +650,9 @@ async fn openapi_document_is_3_1_and_lists_every_endpoint() {
         "/v1/txs/{hash}/proof",
         "/v1/blocks",
         "/v1/blocks/{height}",
+        "/v1/chain/log",
+        "/v1/chain/log/inclusion/{height}",
+        "/v1/chain/log/consistency",
         "/v1/state/{key}",
         "/v1/membership/organizations",
         "/v1/membership/accounts",

@@ -248,3 +248,32 @@ pub fn proof_verify(
     });
     Ok(())
 }
+
+/// `civic proof checkpoint`.
+pub fn proof_checkpoint(ctx: &Ctx) -> Result<()> {
+    let v: Value = ctx.client().get("/v1/chain/log")?;
+    ctx.print(&v, || format!("size {}\nroot {}", v["size"], v["root"].as_str().unwrap_or("?")));
+    Ok(())
+}
+
+/// `civic proof consistency`.
+pub fn proof_consistency(ctx: &Ctx, size: u64, root: &str) -> Result<()> {
+    let trusted: Hash32 = root.parse()?;
+    let doc: civic_api::dto::BlockLogConsistencyDto =
+        ctx.client().get(&format!("/v1/chain/log/consistency?old={size}"))?;
+    if doc.old_root != trusted.to_hex() {
+        bail!(
+            "INVALID: the node's block log at size {size} has root {}, not your checkpoint's {trusted}: history was rewritten or the checkpoint is from another chain",
+            doc.old_root
+        );
+    }
+    doc.verify().map_err(|e| anyhow!("INVALID consistency proof: {e}"))?;
+    let v = json!({ "valid": true, "old_size": doc.old_size, "old_root": doc.old_root, "new_size": doc.new_size, "new_root": doc.new_root });
+    ctx.print(&v, || {
+        format!(
+            "VALID: the chain of {} blocks extends your checkpoint of {size} blocks\nnew checkpoint: size {} root {}",
+            doc.new_size, doc.new_size, doc.new_root
+        )
+    });
+    Ok(())
+}

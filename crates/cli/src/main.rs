@@ -186,6 +186,19 @@ enum GovCmd {
 
 #[derive(Subcommand)]
 enum ProofCmd {
+    /// Print the node's block-log checkpoint (size and RFC 6962 root over all block hashes).
+    /// Keep it: `civic proof consistency` later proves the chain only grew from it.
+    Checkpoint,
+    /// Prove, offline, that the chain now extends a checkpoint you kept: no block up to it was
+    /// rewritten (RFC 6962 consistency proof over the block hashes).
+    Consistency {
+        /// The checkpoint's size.
+        #[arg(long)]
+        size: u64,
+        /// The checkpoint's root (hex).
+        #[arg(long)]
+        root: String,
+    },
     /// Verify a transaction inclusion proof offline (RFC 6962) against its block header.
     ///
     /// The proof is a file saved from GET /v1/txs/{hash}/proof, or fetched from --node with
@@ -258,6 +271,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Gov(GovCmd::Proposals) => commands::gov_proposals(&ctx),
         Command::Gov(GovCmd::Vote { id, decision }) => commands::gov_vote(&ctx, id, decision == "yes"),
         Command::Notarize { file, label } => commands::notarize(&ctx, &file, &label),
+        Command::Proof(ProofCmd::Checkpoint) => commands::proof_checkpoint(&ctx),
+        Command::Proof(ProofCmd::Consistency { size, root }) => {
+            commands::proof_consistency(&ctx, size, &root)
+        }
         Command::Proof(ProofCmd::Verify { file, tx, block_hash, validators }) => {
             commands::proof_verify(&ctx, file.as_deref(), tx.as_deref(), block_hash.as_deref(), &validators)
         }

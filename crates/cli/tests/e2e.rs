@@ -34,6 +34,9 @@ fn dev_network_cli_api_proofs_and_restart() {
     assert_eq!(status["chain_id"], "civic-dev");
     assert!(status["height"].as_u64().unwrap() >= 2, "{status}");
     let genesis_hash = status["genesis_hash"].clone();
+    let out = node.civic(&["--json", "proof", "checkpoint"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let checkpoint: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let (_, orgs) = node.get("/v1/membership/organizations");
     assert!(orgs.to_string().contains("Municipal Health Commission"), "{orgs}");
 
@@ -138,6 +141,15 @@ fn dev_network_cli_api_proofs_and_restart() {
     }
     let (_, p) = node.get(&format!("/v1/membership/proposals/{id}"));
     assert_eq!(p["status"], "executed", "{p}");
+
+    // The chain only grew since the checkpoint; a wrong checkpoint root is caught.
+    let (size, root) = (checkpoint["size"].to_string(), checkpoint["root"].as_str().unwrap().to_owned());
+    let out = node.civic(&["proof", "consistency", "--size", &size, "--root", &root]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("VALID"));
+    let out = node.civic(&["proof", "consistency", "--size", &size, "--root", &sha256(b"forged").to_hex()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("INVALID"), "{}", stderr(&out));
 
     // Restart: the same chain comes back, with the notarization in it.
     let height_before = node.get("/v1/status").1["height"].as_u64().unwrap();

@@ -305,6 +305,9 @@ pub struct Node {
     tip: RwLock<BlockHeader>,
     /// The finalized block being persisted, whose writes the next proposal reads through.
     inflight: Mutex<Option<Arc<Inflight>>>,
+    /// Hash of every durable block, by height: the leaves of the block log (an RFC 6962 tree
+    /// whose consistency proofs show that history was only ever appended to).
+    block_hashes: RwLock<Vec<Hash32>>,
     pool: Mutex<Mempool>,
     work: Condvar,
     pending: Mutex<Option<Pending>>,
@@ -371,6 +374,11 @@ impl Node {
                 Block::from_bytes(&bytes).map_err(corrupt)?.header
             }
         };
+        let mut block_hashes = Vec::with_capacity(usize::try_from(head.height.get()).unwrap_or(0) + 1);
+        for h in 0..=head.height.get() {
+            let bytes = store.block(Height::new(h))?.ok_or_else(|| corrupt(format!("block {h} missing")))?;
+            block_hashes.push(Block::from_bytes(&bytes).map_err(corrupt)?.hash());
+        }
         let metrics = Metrics::new();
         metrics.height.set(i64::try_from(head.height.get()).unwrap_or(i64::MAX));
         let (events, _) = broadcast::channel(4096);
@@ -383,6 +391,7 @@ impl Node {
             config,
             tip: RwLock::new(head.clone()),
             inflight: Mutex::new(None),
+            block_hashes: RwLock::new(block_hashes),
             head: RwLock::new(head),
             work: Condvar::new(),
             pending: Mutex::new(None),
@@ -608,6 +617,40 @@ impl Node {
         Ok(Some((proof, header)))
     }
 
+    fn log_prefix(&self, size: u64) -> Option<Vec<Hash32>> {
+        let hashes = self.block_hashes.read().unwrap_or_else(|e| e.into_inner());
+        let n = usize::try_from(size).ok().filter(|n| *n <= hashes.len())?;
+        Some(hashes[..n].iter().map(|h| civic_merkle::leaf_hash(h.as_bytes())).collect())
+    }
+
+    /// Number of blocks in the block log (latest durable height + 1).
+    pub fn block_log_size(&self) -> u64 {
+        self.block_hashes.read().unwrap_or_else(|e| e.into_inner()).len() as u64
+    }
+
+    /// The RFC 6962 root of the block log's first `size` block hashes; `None` beyond the chain.
+    pub fn block_log_root(&self, size: u64) -> Option<Hash32> {
+        self.log_prefix(size).map(|leaves| civic_merkle::root_from_leaf_hashes(&leaves))
+    }
+
+    /// Proof that the block at `height` is leaf `height` of the block log of `size` blocks.
+    pub fn block_log_inclusion(
+        &self,
+        height: Height,
+        size: u64,
+    ) -> Option<(Hash32, civic_merkle::InclusionProof)> {
+        let leaves = self.log_prefix(size)?;
+        let proof = civic_merkle::inclusion_proof(&leaves, height.get()).ok()?;
+        let hash = *self.block_hashes.read().unwrap_or_else(|e| e.into_inner()).get(height.get() as usize)?;
+        Some((hash, proof))
+    }
+
+    /// Proof that the block log of `old` blocks is a prefix of the log of `new` blocks.
+    pub fn block_log_consistency(&self, old: u64, new: u64) -> Option<civic_merkle::ConsistencyProof> {
+        let leaves = self.log_prefix(new)?;
+        civic_merkle::consistency_proof(&leaves, old).ok()
+    }
+
     /// Recomputes the state root from every stored state entry and compares it with the latest
     /// header's. Used after crashes and by `civic verify-state`.
     pub fn verify_state_root(&self) -> Result<(Hash32, Hash32), NodeError> {
@@ -657,6 +700,7 @@ impl Node {
             meta: vec![],
         })?;
         let store_ms = store_started.elapsed().as_millis();
+        self.block_hashes.write().unwrap_or_else(|e| e.into_inner()).push(hash);
         *self.head.write().unwrap_or_else(|e| e.into_inner()) = header.clone();
 
         let m = &self.metrics;
