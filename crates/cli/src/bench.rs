@@ -45,6 +45,9 @@ pub struct TxBenchArgs {
     /// Transactions per submitted batch.
     #[arg(long, default_value_t = 2_000)]
     pub batch: usize,
+    /// Embedded store of the benchmarked node.
+    #[arg(long, value_enum, default_value = "fjall")]
+    pub store: crate::run::Backend,
     /// Skip the HTTP phase.
     #[arg(long)]
     pub skip_http: bool,
@@ -256,10 +259,22 @@ fn wait_all_committed(node: &Node, n: usize) {
     }
 }
 
+/// A fresh node on the workload's genesis in a temporary directory (kept alive by the guard).
+fn fresh_node(args: &TxBenchArgs, w: &Workload) -> Result<(tempfile::TempDir, Running)> {
+    let dir = tempfile::tempdir()?;
+    let running = Running::start(
+        dir.path(),
+        args.store,
+        &w.genesis,
+        w.validator.clone(),
+        node_config(args, dir.path()),
+    )?;
+    Ok((dir, running))
+}
+
 fn in_process(args: &TxBenchArgs, rate: Option<u64>) -> Result<PhaseResult> {
     let w = workload(args, if rate.is_some() { 3 } else { 1 })?;
-    let dir = tempfile::tempdir()?;
-    let running = Running::start(dir.path(), &w.genesis, w.validator.clone(), node_config(args, dir.path()))?;
+    let (_dir, running) = fresh_node(args, &w)?;
     let node = running.node.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = watch_heights(node.clone(), stop.clone());
@@ -314,8 +329,7 @@ fn in_process(args: &TxBenchArgs, rate: Option<u64>) -> Result<PhaseResult> {
 
 fn over_http(args: &TxBenchArgs) -> Result<PhaseResult> {
     let w = workload(args, 2)?;
-    let dir = tempfile::tempdir()?;
-    let running = Running::start(dir.path(), &w.genesis, w.validator.clone(), node_config(args, dir.path()))?;
+    let (_dir, running) = fresh_node(args, &w)?;
     let node = running.node.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
@@ -433,7 +447,7 @@ pub fn tx(args: TxBenchArgs, json_out: bool) -> Result<()> {
     let report = json!({
         "machine": { "threads": t, "ed25519_verify_per_s": { "single_1_thread": s1.round(), "single_all_threads": sn.round(),
                      "batch64_1_thread": b1.round(), "batch64_all_threads": bn.round() } },
-        "workload": { "txs": args.txs, "accounts": args.accounts, "block_txs": args.block_txs, "block_interval_ms": args.block_interval_ms, "call": "notary.notarize" },
+        "workload": { "store": format!("{:?}", args.store), "txs": args.txs, "accounts": args.accounts, "block_txs": args.block_txs, "block_interval_ms": args.block_interval_ms, "call": "notary.notarize" },
         "in_process": phase(&inproc),
         "in_process_paced": paced.as_ref().map(|r| { let mut v = phase(r); v["offered_tps"] = json!(args.paced_rate); v }),
         "http": http.as_ref().map(phase),
@@ -458,7 +472,7 @@ pub fn tx(args: TxBenchArgs, json_out: bool) -> Result<()> {
             r.seconds
         )
     };
-    println!("Committed, durable (redb), {} txs from {} accounts:", args.txs, args.accounts);
+    println!("Committed, durable ({:?}), {} txs from {} accounts:", args.store, args.txs, args.accounts);
     line("in-process", &inproc);
     if let Some(p) = &paced {
         line(&format!("paced {}/s", args.paced_rate), p);

@@ -85,6 +85,9 @@ struct DevArgs {
     /// Data directory (created on first start, reopened afterwards).
     #[arg(long, default_value = "civic-dev-data")]
     data_dir: PathBuf,
+    /// Embedded store for a new data directory (an existing one keeps its own).
+    #[arg(long, value_enum, default_value = "fjall")]
+    store: run::Backend,
     /// Address of the REST API.
     #[arg(long, default_value = "127.0.0.1:8080")]
     http: SocketAddr,
@@ -101,6 +104,9 @@ struct NodeArgs {
     /// Data directory.
     #[arg(long)]
     data_dir: PathBuf,
+    /// Embedded store for a new data directory (an existing one keeps its own).
+    #[arg(long, value_enum, default_value = "fjall")]
+    store: run::Backend,
     /// Genesis file (JSON).
     #[arg(long)]
     genesis: PathBuf,
@@ -248,12 +254,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dev(a) => run::dev(run::DevOptions {
             data_dir: a.data_dir,
+            store: a.store,
             http: a.http,
             demo: !a.no_demo,
             block_interval_ms: a.block_interval_ms,
         }),
         Command::Node(a) => run::node(run::NodeOptions {
             data_dir: a.data_dir,
+            store: a.store,
             genesis: a.genesis,
             validator_key: a.validator_key,
             http: a.http,

@@ -11,12 +11,13 @@ use civic_consensus::{Config, SingleValidator};
 use civic_ledger::{Executor, Genesis, SignedTx};
 use civic_node::keyfile::KeyFile;
 use civic_node::{Node, NodeConfig, WaitOutcome, devnet};
-use civic_store::RedbStore;
+use civic_store::{FjallStore, RedbStore, Store};
 use civic_types::{SecretKey, UnixMillis};
 
 /// Options of `civic dev`.
 pub struct DevOptions {
     pub data_dir: PathBuf,
+    pub store: Backend,
     pub http: SocketAddr,
     pub demo: bool,
     pub block_interval_ms: u64,
@@ -25,6 +26,7 @@ pub struct DevOptions {
 /// Options of `civic node`.
 pub struct NodeOptions {
     pub data_dir: PathBuf,
+    pub store: Backend,
     pub genesis: PathBuf,
     pub validator_key: PathBuf,
     pub http: SocketAddr,
@@ -34,6 +36,44 @@ pub struct NodeOptions {
 fn now_ms() -> UnixMillis {
     let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
     UnixMillis::new(u64::try_from(ms).unwrap_or(0))
+}
+
+/// Which embedded store a node keeps its chain in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// fjall (LSM tree): commit time stays flat as the chain grows. The default.
+    Fjall,
+    /// redb (copy-on-write B-tree): faster reads, page checksums; commits slow down as the
+    /// chain grows under random-key writes.
+    Redb,
+}
+
+impl Backend {
+    fn file_name(self) -> &'static str {
+        match self {
+            Backend::Fjall => "ledger.fjall",
+            Backend::Redb => "ledger.redb",
+        }
+    }
+
+    /// The backend of an existing data directory, if it has a chain.
+    pub fn detect(data_dir: &Path) -> Option<Backend> {
+        [Backend::Fjall, Backend::Redb].into_iter().find(|b| data_dir.join(b.file_name()).exists())
+    }
+}
+
+/// Opens the chain store in `data_dir`: the backend already there, else `preferred`.
+pub fn open_store(data_dir: &Path, preferred: Backend) -> Result<Arc<dyn Store>> {
+    let backend = Backend::detect(data_dir).unwrap_or(preferred);
+    if backend != preferred && Backend::detect(data_dir).is_some() {
+        tracing::info!(?backend, "the data directory already holds a chain in this store; using it");
+    }
+    let path = data_dir.join(backend.file_name());
+    let what = || format!("opening the ledger at {}", path.display());
+    Ok(match backend {
+        Backend::Fjall => Arc::new(FjallStore::open(&path).with_context(what)?),
+        Backend::Redb => Arc::new(RedbStore::open(&path).with_context(what)?),
+    })
 }
 
 /// A node with its block production thread.
@@ -47,17 +87,16 @@ impl Running {
     /// Opens the chain in `data_dir` and starts producing blocks.
     pub fn start(
         data_dir: &Path,
+        backend: Backend,
         genesis: &Genesis,
         validator: SecretKey,
         mut config: NodeConfig,
     ) -> Result<Running> {
         std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-        let store = RedbStore::open(data_dir.join("ledger.redb"))
-            .with_context(|| format!("opening the ledger in {}", data_dir.display()))?;
+        let store = open_store(data_dir, backend)?;
         config.data_dir = data_dir.to_path_buf();
         let executor = Executor::new(genesis.chain_id.clone());
-        let node =
-            Arc::new(Node::open(Arc::new(store), genesis, executor, validator.public_key(), config.clone())?);
+        let node = Arc::new(Node::open(store, genesis, executor, validator.public_key(), config.clone())?);
         let stop = Arc::new(AtomicBool::new(false));
         let engine = SingleValidator::new(
             node.clone(),
@@ -176,7 +215,7 @@ pub fn dev(opts: DevOptions) -> Result<()> {
     let dev = devnet::open_or_create(&opts.data_dir, now_ms())?;
     let mut config = NodeConfig::new(opts.data_dir.clone());
     config.min_block_interval = Duration::from_millis(opts.block_interval_ms);
-    let running = Running::start(&opts.data_dir, &dev.genesis, dev.validator.clone(), config)?;
+    let running = Running::start(&opts.data_dir, opts.store, &dev.genesis, dev.validator.clone(), config)?;
     let fresh = running.node.head().height.get() == 0;
     let rt = runtime()?;
     let listener = rt
@@ -234,7 +273,7 @@ pub fn node(opts: NodeOptions) -> Result<()> {
     }
     let mut config = NodeConfig::new(opts.data_dir.clone());
     config.min_block_interval = Duration::from_millis(opts.block_interval_ms);
-    let running = Running::start(&opts.data_dir, &genesis, validator, config)?;
+    let running = Running::start(&opts.data_dir, opts.store, &genesis, validator, config)?;
     let rt = runtime()?;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(opts.http))
@@ -245,12 +284,14 @@ pub fn node(opts: NodeOptions) -> Result<()> {
 
 /// `civic verify-state`.
 pub fn verify_state(data_dir: &Path, json: bool) -> Result<()> {
-    let path = data_dir.join("ledger.redb");
-    if !path.exists() {
-        bail!("{} has no ledger.redb; pass the node's --data-dir", data_dir.display());
-    }
-    let store = Arc::new(RedbStore::open(&path)?);
-    let genesis_bytes = civic_store::Store::meta(&*store, "genesis")?.context("the store has no genesis")?;
+    let Some(backend) = Backend::detect(data_dir) else {
+        bail!(
+            "{} holds no chain (no ledger.fjall or ledger.redb); pass the node's --data-dir",
+            data_dir.display()
+        );
+    };
+    let store = open_store(data_dir, backend)?;
+    let genesis_bytes = store.meta("genesis")?.context("the store has no genesis")?;
     let genesis: Genesis = serde_json::from_slice(&genesis_bytes)?;
     let executor = Executor::new(genesis.chain_id.clone());
     let validator = genesis.validators[0].public_key;

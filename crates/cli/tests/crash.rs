@@ -12,9 +12,18 @@ use civic_types::sha256;
 use harness::DevNode;
 
 #[test]
-fn kill9_under_load_loses_no_acknowledged_transaction() {
+fn kill9_under_load_loses_no_acknowledged_transaction_fjall() {
+    kill9_under_load("fjall");
+}
+
+#[test]
+fn kill9_under_load_loses_no_acknowledged_transaction_redb() {
+    kill9_under_load("redb");
+}
+
+fn kill9_under_load(store: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start(dir.path(), &["--no-demo", "--block-interval-ms", "20"]);
+    let node = DevNode::start(dir.path(), &["--no-demo", "--block-interval-ms", "20", "--store", store]);
     let (ack_tx, ack_rx) = mpsc::channel::<String>();
     let stop = Arc::new(AtomicBool::new(false));
     let accounts = [

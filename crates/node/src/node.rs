@@ -257,7 +257,8 @@ struct Pending {
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     objects: Vec<(Hash32, Vec<u8>)>,
     started: Instant,
-    finalized_at: Instant,
+    /// How long building (selection, execution, roots) took.
+    build: Duration,
 }
 
 type Waiters = BTreeMap<Hash32, Vec<oneshot::Sender<WaitOutcome>>>;
@@ -684,7 +685,7 @@ impl Node {
 
     fn commit(&self, inflight: &Inflight) -> Result<(), NodeError> {
         let (block, p) = (&inflight.block, &inflight.pending);
-        let built_ms = p.finalized_at.duration_since(p.started).as_millis();
+        let build_ms = p.build.as_millis();
         let store_started = Instant::now();
         let header = block.header.clone();
         let hash = block.hash();
@@ -747,7 +748,7 @@ impl Node {
             time: header.timestamp,
             tx_count: header.tx_count,
         });
-        tracing::debug!(height = %header.height, txs = header.tx_count, built_ms, store_ms, "committed block");
+        tracing::debug!(height = %header.height, txs = header.tx_count, build_ms, store_ms, "committed block");
         Ok(())
     }
 }
@@ -791,7 +792,7 @@ impl Automaton for Node {
             writes: applied.writes,
             objects: applied.objects,
             started,
-            finalized_at: started,
+            build: started.elapsed(),
         });
         Ok(Some(applied.block))
     }
@@ -834,7 +835,7 @@ impl Reporter for Node {
                     writes: applied.writes,
                     objects: applied.objects,
                     started,
-                    finalized_at: started,
+                    build: started.elapsed(),
                 }
             }
         };
@@ -849,7 +850,6 @@ impl Reporter for Node {
         block.certificate.verify(&block.header, &validators).map_err(|e| {
             fatal(format!("certificate of block {} does not verify: {e}", block.header.height))
         })?;
-        pending.finalized_at = Instant::now();
         let objects: BTreeMap<Hash32, Vec<u8>> = std::mem::take(&mut pending.objects).into_iter().collect();
         let header = block.header.clone();
         let mut slot = lock(&self.inflight);

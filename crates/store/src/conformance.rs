@@ -13,7 +13,7 @@ use std::thread;
 
 use civic_types::{Hash32, Height, sha256};
 
-use crate::{CommitBatch, Store, StoreError, TxLocation};
+use crate::{CommitBatch, MAX_KEY_BYTES, Store, StoreError, TxLocation};
 
 /// Runs every property, each on a fresh store from `make`.
 pub fn run_all<S: Store>(make: impl Fn() -> S) {
@@ -29,6 +29,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     block_hashes_map_to_heights(&make());
     meta_overwrites(&make());
     reads_see_whole_commits(&make());
+    key_lengths_at_the_limits(&make());
     sample_chain_verifies(&make());
 }
 
@@ -358,6 +359,50 @@ pub fn reads_see_whole_commits<S: Store + ?Sized>(store: &S) {
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
+}
+
+/// Empty keys and keys of [`MAX_KEY_BYTES`] are kept like any other; a batch with a longer state
+/// or metadata key is refused whole as a caller error.
+pub fn key_lengths_at_the_limits<S: Store + ?Sized>(store: &S) {
+    let p = "key lengths at the limits";
+    let mut longest = b"long/".to_vec();
+    longest.resize(MAX_KEY_BYTES, b'x');
+    let longest_meta = "m".repeat(MAX_KEY_BYTES);
+    ok(
+        p,
+        store.commit(CommitBatch {
+            state_writes: vec![
+                (Vec::new(), Some(b"empty".to_vec())),
+                (longest.clone(), Some(b"long".to_vec())),
+            ],
+            meta: vec![(String::new(), b"empty".to_vec()), (longest_meta.clone(), b"long".to_vec())],
+            ..block_batch(0)
+        }),
+    );
+    assert_eq!(ok(p, store.state_get(b"")), Some(b"empty".to_vec()), "{p}: empty state key");
+    assert_eq!(ok(p, store.state_get(&longest)), Some(b"long".to_vec()), "{p}: longest state key");
+    assert_eq!(ok(p, store.meta("")), Some(b"empty".to_vec()), "{p}: empty meta key");
+    assert_eq!(ok(p, store.meta(&longest_meta)), Some(b"long".to_vec()), "{p}: longest meta key");
+    assert_eq!(
+        ok(p, store.state_range(b"", None, 10)),
+        vec![(Vec::new(), b"empty".to_vec()), (longest.clone(), b"long".to_vec())],
+        "{p}: range over the empty and the longest key"
+    );
+
+    let mut too_long = longest.clone();
+    too_long.push(b'x');
+    let long_state = CommitBatch { state_writes: vec![(too_long, Some(b"v".to_vec()))], ..noisy_batch(1) };
+    let err = refused(p, store, long_state);
+    assert!(
+        matches!(err, StoreError::TooLarge { len, max, .. } if len == MAX_KEY_BYTES + 1 && max == MAX_KEY_BYTES),
+        "{p}: state key one byte too long gave {err:?}"
+    );
+    assert_no_trace(p, store, 1);
+    let long_meta = CommitBatch { meta: vec![(longest_meta + "m", b"v".to_vec())], ..noisy_batch(1) };
+    let err = refused(p, store, long_meta);
+    assert!(matches!(err, StoreError::TooLarge { .. }), "{p}: meta key one byte too long gave {err:?}");
+    assert_no_trace(p, store, 1);
+    assert_eq!(ok(p, store.latest_height()), Some(h(0)), "{p}: after refusals");
 }
 
 /// The crash-test helpers agree with a store that was never interrupted.

@@ -34,7 +34,15 @@ pub enum StoreError {
     #[error("the batch has {count} transactions; a block may hold at most 4294967296")]
     TooManyTxs { count: usize },
 
-    /// Another process (or another handle in this one) has the data file open.
+    /// A key or value of the batch is longer than [`crate::MAX_KEY_BYTES`] or
+    /// [`crate::MAX_VALUE_BYTES`].
+    #[error(
+        "the batch has a {what} of {len} bytes, more than the {max} a store keeps; the ledger \
+         must bound the keys and values it writes"
+    )]
+    TooLarge { what: &'static str, len: usize, max: usize },
+
+    /// Another process (or another handle in this one) has the data file or directory open.
     #[error(
         "data file {} is in use by another civic process; stop that process or use another \
          data directory",

@@ -13,11 +13,14 @@
 //! - **Concurrent reads.** Reads run while a commit is under way and see the store as of the last
 //!   completed commit.
 //!
-//! Backends: [`RedbStore`] (one crash-safe file in the node's data directory) and
-//! [`MemoryStore`] (tests and benchmarks). [`conformance`] is the one suite both must pass.
+//! Backends: [`RedbStore`] (one crash-safe file in the node's data directory, a copy-on-write
+//! B-tree), [`FjallStore`] (a directory of its own, an LSM tree: commits stay fast as the chain
+//! grows, because random keys are written sequentially) and [`MemoryStore`] (tests and
+//! benchmarks). [`conformance`] is the one suite all must pass.
 
 pub mod conformance;
 mod error;
+mod fjall_store;
 mod memory;
 mod redb_store;
 
@@ -27,8 +30,19 @@ use civic_types::{Hash32, Height};
 use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
+pub use fjall_store::FjallStore;
 pub use memory::MemoryStore;
 pub use redb_store::RedbStore;
+
+/// The longest state or metadata key a store keeps, in bytes. Every backend refuses a batch with
+/// a longer key ([`StoreError::TooLarge`]), so a block one backend stores is never refused by
+/// another; the bound leaves room under the smallest engine limit (fjall's 64 KiB keys).
+pub const MAX_KEY_BYTES: usize = 32 * 1024;
+
+/// The largest value (block, receipts, state value, object or metadata value) a store keeps, in
+/// bytes; a batch with a larger one is refused like a long key. Far above any block the ledger
+/// builds, and under the engines' 4 GiB limits.
+pub const MAX_VALUE_BYTES: usize = 1 << 30;
 
 /// Where a transaction sits in the chain.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
@@ -53,7 +67,8 @@ pub struct CommitBatch {
     /// Hashes of the block's transactions; the position in the vector is the index in the
     /// block. A hash already stored, or repeated in the batch, is rejected.
     pub tx_hashes: Vec<Hash32>,
-    /// State changes in order; a later write to the same key wins. `None` deletes the key.
+    /// State changes in order; a later write to the same key wins. `None` deletes the key. A key
+    /// may be empty and at most [`MAX_KEY_BYTES`] long.
     pub state_writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// Content-addressed objects. Insert-only: writing a hash that is already stored (or earlier
     /// in the batch) is a no-op and keeps the first bytes.
@@ -68,7 +83,8 @@ pub struct CommitBatch {
 /// - `commit` is atomic and, when it returns `Ok`, durable against process kill and power loss;
 ///   when it returns `Err`, nothing of the batch is visible, now or after a restart.
 /// - `commit` accepts only consecutive heights, starting at 0, and rejects a batch whose block
-///   hash or transaction hashes are already stored; rejections are caller errors
+///   hash or transaction hashes are already stored, or with a key longer than [`MAX_KEY_BYTES`]
+///   or a value larger than [`MAX_VALUE_BYTES`]; rejections are caller errors
 ///   ([`StoreError::is_fatal`] is false) and change nothing.
 /// - Every read sees a state as of some completed commit, never part of one, and reads may run
 ///   concurrently with a commit on other threads.
@@ -166,6 +182,31 @@ fn check_height(expected: Height, got: Height) -> Result<(), StoreError> {
     if expected == got { Ok(()) } else { Err(StoreError::HeightGap { expected, got }) }
 }
 
+/// Refuses a batch with a key or value beyond [`MAX_KEY_BYTES`] or [`MAX_VALUE_BYTES`]. Every
+/// backend calls it before anything else, so all refuse the same batches.
+fn check_sizes(batch: &CommitBatch) -> Result<(), StoreError> {
+    let check =
+        |what, len, max| if len > max { Err(StoreError::TooLarge { what, len, max }) } else { Ok(()) };
+    let key = |what, len| check(what, len, MAX_KEY_BYTES);
+    let value = |what, len| check(what, len, MAX_VALUE_BYTES);
+    value("block", batch.block.len())?;
+    value("receipts encoding", batch.receipts.len())?;
+    for (k, v) in &batch.state_writes {
+        key("state key", k.len())?;
+        if let Some(v) = v {
+            value("state value", v.len())?;
+        }
+    }
+    for (_, bytes) in &batch.objects {
+        value("object", bytes.len())?;
+    }
+    for (k, v) in &batch.meta {
+        key("metadata key", k.len())?;
+        value("metadata value", v.len())?;
+    }
+    Ok(())
+}
+
 /// A transaction's index in its block, which the store keeps as a `u32`.
 fn tx_index(index: usize, count: usize) -> Result<u32, StoreError> {
     u32::try_from(index).map_err(|_| StoreError::TooManyTxs { count })
@@ -177,5 +218,40 @@ fn scan_start<'a>(prefix: &'a [u8], start_after: Option<&'a [u8]>) -> std::ops::
     match start_after {
         Some(after) if after >= prefix => std::ops::Bound::Excluded(after),
         _ => std::ops::Bound::Included(prefix),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_over_the_limit_are_refused() {
+        // Zeroed allocations are mapped lazily and only lengths are read, so this costs no real
+        // memory; cloning one would.
+        fn huge() -> Vec<u8> {
+            vec![0u8; MAX_VALUE_BYTES + 1]
+        }
+        let at_limit = CommitBatch { block: vec![0u8; MAX_VALUE_BYTES], ..CommitBatch::default() };
+        assert!(check_sizes(&at_limit).is_ok());
+        drop(at_limit);
+        // One batch at a time, so at most one huge allocation is mapped.
+        let cases: [fn() -> CommitBatch; 5] = [
+            || CommitBatch { block: huge(), ..CommitBatch::default() },
+            || CommitBatch { receipts: huge(), ..CommitBatch::default() },
+            || CommitBatch { state_writes: vec![(b"k".to_vec(), Some(huge()))], ..CommitBatch::default() },
+            || CommitBatch { objects: vec![(Hash32::default(), huge())], ..CommitBatch::default() },
+            || CommitBatch { meta: vec![("k".into(), huge())], ..CommitBatch::default() },
+        ];
+        for case in cases {
+            let batch = case();
+            let err = check_sizes(&batch).unwrap_err();
+            assert!(
+                matches!(err, StoreError::TooLarge { len, max, .. }
+                    if len == MAX_VALUE_BYTES + 1 && max == MAX_VALUE_BYTES),
+                "{err:?}"
+            );
+            assert!(!err.is_fatal());
+        }
     }
 }

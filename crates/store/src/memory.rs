@@ -46,6 +46,7 @@ fn poisoned() -> StoreError {
 
 impl Store for MemoryStore {
     fn commit(&self, batch: CommitBatch) -> Result<(), StoreError> {
+        crate::check_sizes(&batch)?;
         let mut t = self.write()?;
 
         // Everything is checked before anything is changed, so a refused batch leaves no trace.

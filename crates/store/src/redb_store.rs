@@ -214,6 +214,7 @@ fn write_batch(txn: &WriteTransaction, batch: CommitBatch) -> Result<(), StoreEr
 
 impl Store for RedbStore {
     fn commit(&self, batch: CommitBatch) -> Result<(), StoreError> {
+        crate::check_sizes(&batch)?;
         let txn = self.begin_write()?;
         write_batch(&txn, batch)?;
         txn.commit().map_err(backend)

@@ -1,12 +1,12 @@
-//! Runs the conformance suite on every backend, then checks what only the file backend can
-//! do: keep its chain across close and reopen, refuse a second open of the same file, and
-//! refuse a file that is not a store.
+//! Runs the conformance suite on every backend, then checks what only the durable backends can
+//! do: keep their chain across close and reopen, refuse a second open of the same file or
+//! directory, and refuse data that is not a store.
 
 use std::cell::Cell;
 use std::sync::Arc;
 
 use civic_store::conformance::{self, sample_batch, verify_sample_chain};
-use civic_store::{MemoryStore, RedbStore, Store, StoreError};
+use civic_store::{FjallStore, MemoryStore, RedbStore, Store, StoreError};
 use civic_types::Height;
 
 #[test]
@@ -26,6 +26,16 @@ fn redb_conforms() {
     conformance::run_all(|| {
         opened.set(opened.get() + 1);
         RedbStore::open(dir.path().join(format!("store-{}.redb", opened.get()))).unwrap()
+    });
+}
+
+#[test]
+fn fjall_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened = Cell::new(0);
+    conformance::run_all(|| {
+        opened.set(opened.get() + 1);
+        FjallStore::open(dir.path().join(format!("store-{}", opened.get()))).unwrap()
     });
 }
 
@@ -125,4 +135,59 @@ fn redb_verified_open_never_serves_damaged_data() {
         }
     }
     assert!(refused > 0, "no damaged page was detected");
+}
+
+#[test]
+fn fjall_keeps_the_chain_across_close_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("civic.fjall");
+
+    let store = FjallStore::open(&path).unwrap();
+    commit_samples(&store, 0..5);
+    store.close().unwrap();
+
+    let store = FjallStore::open(&path).unwrap();
+    assert_eq!(verify_sample_chain(&store, Some(Height::new(4))), Some(Height::new(4)));
+    commit_samples(&store, 5..6);
+    // Dropping without close() must release the directory as well.
+    drop(store);
+
+    let store = FjallStore::open(&path).unwrap();
+    assert_eq!(verify_sample_chain(&store, Some(Height::new(5))), Some(Height::new(5)));
+    let err = store.commit(sample_batch(Height::new(5))).unwrap_err();
+    assert!(matches!(err, StoreError::HeightGap { .. }), "{err:?}");
+    commit_samples(&store, 6..7);
+    assert_eq!(verify_sample_chain(&store, Some(Height::new(6))), Some(Height::new(6)));
+}
+
+#[test]
+fn fjall_second_open_is_refused_as_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("civic.fjall");
+    let first = FjallStore::open(&path).unwrap();
+    commit_samples(&first, 0..2);
+
+    let err = FjallStore::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
+    assert!(!err.is_fatal());
+    assert!(err.to_string().contains("in use by another civic process"), "{err}");
+
+    // The refused open left the first handle and the directory intact.
+    commit_samples(&first, 2..3);
+    assert_eq!(verify_sample_chain(&first, Some(Height::new(2))), Some(Height::new(2)));
+    first.close().unwrap();
+    let reopened = FjallStore::open(&path).unwrap();
+    assert_eq!(verify_sample_chain(&reopened, Some(Height::new(2))), Some(Height::new(2)));
+}
+
+#[test]
+fn fjall_refuses_a_file_where_its_directory_should_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("civic.redb");
+    RedbStore::open(&path).unwrap().close().unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    let err = FjallStore::open(&path).unwrap_err();
+    assert!(err.to_string().contains("keeps its data in a directory"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
 }

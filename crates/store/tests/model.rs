@@ -1,10 +1,10 @@
-//! Property test: on random histories of state writes, both backends answer every `state_get`
+//! Property test: on random histories of state writes, every backend answers every `state_get`
 //! and `state_range` exactly as a `BTreeMap` model does, and paging through a prefix with any
 //! limit returns the whole prefix once, in order.
 
 use std::collections::BTreeMap;
 
-use civic_store::{CommitBatch, MemoryStore, RedbStore, Store};
+use civic_store::{CommitBatch, FjallStore, MemoryStore, RedbStore, Store};
 use civic_types::{Height, sha256};
 use proptest::prelude::*;
 
@@ -111,6 +111,17 @@ proptest! {
     fn redb_matches_model(batches in batches(), queries in queries()) {
         let dir = tempfile::tempdir().unwrap();
         let store = RedbStore::open(dir.path().join("civic.redb")).unwrap();
+        check(&store, &batches, &queries)?;
+    }
+}
+
+proptest! {
+    // Every case creates a database directory and fsyncs each commit, so fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn fjall_matches_model(batches in batches(), queries in queries()) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FjallStore::open(dir.path()).unwrap();
         check(&store, &batches, &queries)?;
     }
 }
