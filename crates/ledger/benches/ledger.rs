@@ -33,7 +33,8 @@ fn genesis() -> Genesis {
                 .map(|i| GenesisAccount {
                     name: format!("a{i}"),
                     public_key: key(i).public_key(),
-                    roles: BTreeSet::new(),
+                    // The first account administers the organization; genesis requires one.
+                    roles: if i == 0 { BTreeSet::from([civic_types::Role::Admin]) } else { BTreeSet::new() },
                 })
                 .collect(),
         }],
