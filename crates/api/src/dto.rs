@@ -1014,3 +1014,20 @@ impl BlockLogConsistencyDto {
         )?)
     }
 }
+
+/// `GET /v1/dids/{did}`: a W3C DID Resolution result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DidResolutionDto {
+    /// The DID document (W3C DID Core, `Multikey` verification methods).
+    #[serde(rename = "didDocument")]
+    #[schema(value_type = Object)]
+    pub document: serde_json::Value,
+    /// Resolution metadata.
+    #[serde(rename = "didResolutionMetadata")]
+    #[schema(value_type = Object)]
+    pub resolution_metadata: serde_json::Value,
+    /// Document metadata (for did:civic: deactivation, retired keys, removed methods).
+    #[serde(rename = "didDocumentMetadata")]
+    #[schema(value_type = Object)]
+    pub document_metadata: serde_json::Value,
+}

@@ -4,7 +4,7 @@
 use utoipa::OpenApi;
 
 use crate::dto;
-use crate::routes::{chain, events, membership, meta, state, txs};
+use crate::routes::{chain, dids, events, membership, meta, state, txs};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +34,7 @@ use crate::routes::{chain, events, membership, meta, state, txs};
         membership::nonce,
         membership::nonce_by_parts,
         events::events,
+        dids::resolve,
         meta::landing,
         meta::openapi_json,
         meta::metrics,
@@ -45,6 +46,7 @@ use crate::routes::{chain, events, membership, meta, state, txs};
         (name = "state", description = "State values with Merkle proofs"),
         (name = "membership", description = "Organizations, accounts, governance, nonces"),
         (name = "events", description = "Server-sent events"),
+        (name = "identity", description = "DIDs (did:key, did:civic)"),
         (name = "meta", description = "Landing page, this document, metrics"),
     )
 )]

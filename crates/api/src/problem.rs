@@ -51,6 +51,10 @@ pub mod types {
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "https://civic-ledger.dev/problems/unsupported-media-type";
     /// The node failed internally; the details are in its log.
     pub const INTERNAL: &str = "https://civic-ledger.dev/problems/internal";
+    /// The path is not a DID, or names an Ed25519 key that is not valid.
+    pub const INVALID_DID: &str = "https://civic-ledger.dev/problems/invalid-did";
+    /// A DID method this ledger does not resolve.
+    pub const METHOD_NOT_SUPPORTED: &str = "https://civic-ledger.dev/problems/did-method-not-supported";
 }
 
 /// The media type of every error body.

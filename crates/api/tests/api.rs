@@ -608,6 +608,50 @@ async fn the_block_log_proves_blocks_and_append_only_history() {
 }
 
 #[tokio::test]
+async fn dids_resolve_from_keys_and_membership() {
+    let net = net();
+    // did:key: the w3c-ccg vector for seed 00…00.
+    let did = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp";
+    let r: Value = net.get(&format!("/v1/dids/{did}")).await;
+    assert_eq!(r["didDocument"]["id"], did);
+    assert_eq!(r["didDocument"]["verificationMethod"][0]["type"], "Multikey");
+
+    // did:civic: the justice bureau's admin key, from genesis membership.
+    let r: Value = net.get("/v1/dids/did:civic:justice").await;
+    let doc = &r["didDocument"];
+    assert_eq!(doc["id"], "did:civic:justice");
+    assert_eq!(doc["verificationMethod"][0]["id"], "did:civic:justice#admin");
+    assert_eq!(
+        doc["verificationMethod"][0]["publicKeyMultibase"],
+        civic_identity::multikey(&net.admin.public_key())
+    );
+    assert_eq!(doc["capabilityInvocation"][0], "did:civic:justice#admin");
+    assert_eq!(r["didDocumentMetadata"]["deactivated"], false);
+
+    // After a key rotation the document shows the new key and keeps the old one in metadata.
+    let new_key = SecretKey::from_seed(&[44; 32]);
+    let rotate = MembershipCall::RotateKey { account: admin_id(), new_key: new_key.public_key() };
+    let tx = net.sign(0, Call::new(&rotate));
+    net.call(post_json("/v1/txs", &submit_body(&tx))).await;
+    net.produce(false);
+    let r: Value = net.get("/v1/dids/did:civic:justice").await;
+    assert_eq!(
+        r["didDocument"]["verificationMethod"][0]["publicKeyMultibase"],
+        civic_identity::multikey(&new_key.public_key())
+    );
+    assert_eq!(
+        r["didDocumentMetadata"]["retiredKeys"][0]["publicKeyMultibase"],
+        civic_identity::multikey(&net.admin.public_key())
+    );
+
+    net.problem(get("/v1/dids/did:civic:nowhere"), StatusCode::NOT_FOUND, types::NOT_FOUND).await;
+    net.problem(get("/v1/dids/did:web:example.com"), StatusCode::BAD_REQUEST, types::METHOD_NOT_SUPPORTED)
+        .await;
+    net.problem(get("/v1/dids/did:key:z6Mkbad"), StatusCode::BAD_REQUEST, types::INVALID_DID).await;
+    net.problem(get("/v1/dids/not-a-did"), StatusCode::BAD_REQUEST, types::INVALID_DID).await;
+}
+
+#[tokio::test]
 async fn bad_paths_unknown_routes_and_methods_are_problems() {
     let net = net();
     let p = net.problem(get("/v1/txs/not-a-hash"), StatusCode::BAD_REQUEST, types::INVALID_PARAMETER).await;
@@ -660,6 +704,7 @@ async fn openapi_document_is_3_1_and_lists_every_endpoint() {
         "/v1/membership/proposals/{id}",
         "/v1/accounts/{account}/nonce",
         "/v1/events",
+        "/v1/dids/{did}",
         "/metrics",
         "/openapi.json",
         "/",

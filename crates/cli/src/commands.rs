@@ -277,3 +277,25 @@ pub fn proof_consistency(ctx: &Ctx, size: u64, root: &str) -> Result<()> {
     });
     Ok(())
 }
+
+/// `civic identity new`.
+pub fn identity_new(ctx: &Ctx, out: &Path) -> Result<()> {
+    if out.exists() {
+        bail!("{} already exists; choose another --out (keys are never overwritten)", out.display());
+    }
+    let key = SecretKey::generate()?;
+    KeyFile::new(None, &key).write(out)?;
+    let did = civic_identity::Did::key(key.public_key()).to_string();
+    let v = json!({ "file": out, "did": did, "public_key": key.public_key() });
+    ctx.print(&v, || format!("wrote {}\n{did}", out.display()));
+    Ok(())
+}
+
+/// `civic identity resolve`.
+pub fn identity_resolve(ctx: &Ctx, did: &str) -> Result<()> {
+    // Check locally first so a typo gets a precise message without a round trip.
+    did.parse::<civic_identity::Did>()?;
+    let v: Value = ctx.client().get(&format!("/v1/dids/{did}"))?;
+    ctx.print(&v, || serde_json::to_string_pretty(&v["didDocument"]).unwrap_or_default());
+    Ok(())
+}

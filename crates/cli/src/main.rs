@@ -65,6 +65,9 @@ enum Command {
         #[arg(long, default_value = "")]
         label: String,
     },
+    /// Residents' identities: create a resident key (did:key), resolve DIDs.
+    #[command(subcommand)]
+    Identity(IdentityCmd),
     /// Check proofs offline.
     #[command(subcommand)]
     Proof(ProofCmd),
@@ -191,6 +194,21 @@ enum GovCmd {
 }
 
 #[derive(Subcommand)]
+enum IdentityCmd {
+    /// Create a resident's Ed25519 key file and print its did:key.
+    New {
+        /// Where to write the key file (mode 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Resolve a DID (did:key or did:civic) to its DID document through the node.
+    Resolve {
+        /// The DID.
+        did: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum ProofCmd {
     /// Print the node's block-log checkpoint (size and RFC 6962 root over all block hashes).
     /// Keep it: `civic proof consistency` later proves the chain only grew from it.
@@ -279,6 +297,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Gov(GovCmd::Proposals) => commands::gov_proposals(&ctx),
         Command::Gov(GovCmd::Vote { id, decision }) => commands::gov_vote(&ctx, id, decision == "yes"),
         Command::Notarize { file, label } => commands::notarize(&ctx, &file, &label),
+        Command::Identity(IdentityCmd::New { out }) => commands::identity_new(&ctx, &out),
+        Command::Identity(IdentityCmd::Resolve { did }) => commands::identity_resolve(&ctx, &did),
         Command::Proof(ProofCmd::Checkpoint) => commands::proof_checkpoint(&ctx),
         Command::Proof(ProofCmd::Consistency { size, root }) => {
             commands::proof_consistency(&ctx, size, &root)

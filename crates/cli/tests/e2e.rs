@@ -151,6 +151,30 @@ fn dev_network_cli_api_proofs_and_restart() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("INVALID"), "{}", stderr(&out));
 
+    // DIDs: a new resident key's did:key, and the justice bureau's did:civic from membership.
+    let resident = dir.path().join("resident.json");
+    let out = node.civic(&["--json", "identity", "new", "--out", resident.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let made: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let did = made["did"].as_str().unwrap().to_owned();
+    assert!(did.starts_with("did:key:z6Mk"), "{did}");
+    let out = node.civic(&["--json", "identity", "resolve", &did]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let resolved: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(resolved["didDocument"]["id"], did);
+    let (s, civic) = node.get("/v1/dids/did:civic:justice");
+    assert_eq!(s, 200);
+    let issuer_key = civic_node::keyfile::KeyFile::read(&node.key_path("justice/issuer")).unwrap().public_key;
+    let vms = civic["didDocument"]["verificationMethod"].as_array().unwrap();
+    let issuer = vms.iter().find(|vm| vm["id"] == "did:civic:justice#issuer").unwrap();
+    assert_eq!(issuer["publicKeyMultibase"], civic_identity::multikey(&issuer_key));
+    assert!(
+        civic["didDocument"]["assertionMethod"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("did:civic:justice#issuer"))
+    );
+
     // Restart: the same chain comes back, with the notarization in it.
     let height_before = node.get("/v1/status").1["height"].as_u64().unwrap();
     node.stop();

@@ -2,6 +2,7 @@
 //! domain values with problems that name the offending parameter.
 
 pub(crate) mod chain;
+pub(crate) mod dids;
 pub(crate) mod events;
 pub(crate) mod membership;
 pub(crate) mod meta;
