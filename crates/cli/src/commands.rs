@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use civic_ledger::modules::membership::MembershipCall;
 use civic_ledger::modules::notary::NotaryCall;
-use civic_ledger::{Call, Executor, ModuleCall, Transaction};
+use civic_ledger::{Call, ModuleCall, Transaction};
 use civic_node::keyfile::KeyFile;
 use civic_types::{AccountId, ChainId, Hash32, Nonce, SecretKey, sha256};
 use serde_json::{Value, json};
@@ -139,8 +139,11 @@ fn print_submitted(ctx: &Ctx, answer: &Value) {
 /// `civic tx submit`.
 pub fn tx_submit(ctx: &Ctx, module: &str, call: &str, wait: bool) -> Result<()> {
     let call_json: Value = serde_json::from_str(call).context("the call is not valid JSON")?;
-    // The chain id only matters for signing; any valid id lets the executor encode the call.
-    let executor = Executor::new(ChainId::new("local")?);
+    // Modules check calls against the chain they are for (e.g. a resident's consent names it).
+    let status: Value = ctx.client().get("/v1/status")?;
+    let chain_id: ChainId =
+        serde_json::from_value(status["chain_id"].clone()).context("status has no chain_id")?;
+    let executor = civic_node::runtime::executor(chain_id);
     let call = executor.call_from_json(module, call_json).map_err(|e| anyhow!("{e}"))?;
     let answer = sign_and_submit(ctx, call, wait)?;
     print_submitted(ctx, &answer);

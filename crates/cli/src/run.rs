@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use civic_consensus::{Config, SingleValidator};
-use civic_ledger::{Executor, Genesis, SignedTx};
+use civic_ledger::{Genesis, SignedTx};
 use civic_node::keyfile::KeyFile;
 use civic_node::{Node, NodeConfig, WaitOutcome, devnet};
 use civic_store::{FjallStore, RedbStore, Store};
@@ -95,7 +95,7 @@ impl Running {
         std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
         let store = open_store(data_dir, backend)?;
         config.data_dir = data_dir.to_path_buf();
-        let executor = Executor::new(genesis.chain_id.clone());
+        let executor = civic_node::runtime::executor(genesis.chain_id.clone());
         let node = Arc::new(Node::open(store, genesis, executor, validator.public_key(), config.clone())?);
         let stop = Arc::new(AtomicBool::new(false));
         let engine = SingleValidator::new(
@@ -293,7 +293,7 @@ pub fn verify_state(data_dir: &Path, json: bool) -> Result<()> {
     let store = open_store(data_dir, backend)?;
     let genesis_bytes = store.meta("genesis")?.context("the store has no genesis")?;
     let genesis: Genesis = serde_json::from_slice(&genesis_bytes)?;
-    let executor = Executor::new(genesis.chain_id.clone());
+    let executor = civic_node::runtime::executor(genesis.chain_id.clone());
     let validator = genesis.validators[0].public_key;
     let node = Node::open(store, &genesis, executor, validator, NodeConfig::new(data_dir.to_path_buf()))?;
     let (computed, stored) = node.verify_state_root()?;

@@ -13,6 +13,7 @@ pub mod keyfile;
 pub mod mempool;
 pub mod metrics;
 mod node;
+pub mod runtime;
 
 pub use node::{
     Committed, Node, NodeConfig, NodeError, NodeEvent, NodeStatus, StoreState, SubmitError, TxProof,
