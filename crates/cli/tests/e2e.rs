@@ -39,6 +39,29 @@ fn dev_network_cli_api_proofs_and_restart() {
     let checkpoint: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let (_, orgs) = node.get("/v1/membership/organizations");
     assert!(orgs.to_string().contains("Municipal Health Commission"), "{orgs}");
+    // Every demo transaction succeeded except the one meant to show a rejection, and the demo
+    // resident's reads are on record.
+    let mut rejected = Vec::new();
+    for h in 1..=status["height"].as_u64().unwrap() {
+        let (_, block) = node.get(&format!("/v1/blocks/{h}"));
+        for r in block["receipts"].as_array().unwrap() {
+            if r["status"] != "ok" {
+                rejected.push(r["reason"].as_str().unwrap_or("").to_owned());
+            }
+        }
+    }
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert!(rejected[0].contains("lacks the role admin"), "{rejected:?}");
+    let resident =
+        civic_node::keyfile::KeyFile::read(&civic_node::devnet::resident_key_path(dir.path(), "zhang-san"))
+            .unwrap()
+            .public_key;
+    let did = civic_identity::Did::key(resident).to_string();
+    for seq in [0, 1] {
+        let (s, v) = node.get(&format!("/v1/state/{}", civic_identity::module::keys::access(&did, seq)));
+        assert_eq!(s, 200);
+        assert!(!v["value"].is_null(), "demo access record {seq} missing: {v}");
+    }
 
     // Notarize a file with the CLI, as a user would.
     let doc = dir.path().join("order.txt");

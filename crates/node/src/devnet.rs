@@ -2,7 +2,8 @@
 //! key files, and the demo activity submitted as real signed transactions on first start.
 //!
 //! Layout of a dev data directory: `genesis.json`, `keys/<org>.<name>.json` (one per account),
-//! `keys/validator.json`, and `ledger.redb`.
+//! `keys/validator.json`, `residents/<name>.json` (demo residents' did:key keys), and the chain
+//! (`ledger.fjall` or `ledger.redb`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -81,6 +82,13 @@ pub enum DevNetError {
     Genesis(String, String),
 }
 
+fn getrandom_fill(buf: &mut [u8; 32]) -> Result<(), DevNetError> {
+    // A fresh key's seed is as good a random source as any here, and avoids another dependency.
+    let k = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
+    *buf = k.seed();
+    Ok(())
+}
+
 /// Where an account's key file lives.
 pub fn key_path(dir: &Path, account: &AccountId) -> PathBuf {
     dir.join("keys").join(format!("{}.{}.json", account.org(), account.name()))
@@ -148,7 +156,76 @@ pub fn open_or_create(dir: &Path, genesis_time: UnixMillis) -> Result<DevNet, De
     Ok(DevNet { dir: dir.to_path_buf(), genesis, keys, validator, created: true })
 }
 
+/// Where a demo resident's key file lives (residents are not accounts: their keys are did:key).
+pub fn resident_key_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join("residents").join(format!("{name}.json"))
+}
+
 impl DevNet {
+    /// The identity demo: a resident with attested attributes (commitments only), a consent
+    /// grant to the bank for banking, a read under that consent, and a legal-basis identity
+    /// check by public security.
+    fn identity_demo(&self) -> Result<(Vec<SignedTx>, Vec<SignedTx>), DevNetError> {
+        use civic_identity::module::{AccessBasis, ConsentGrant, IdentityCall, Purpose, commitment};
+        let path = resident_key_path(&self.dir, "zhang-san");
+        if !path.exists() {
+            let key = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
+            KeyFile::new(None, &key).write(&path)?;
+        }
+        let resident_key = KeyFile::read(&path)?.secret().map_err(DevNetError::Io)?;
+        let resident = civic_identity::Did::key(resident_key.public_key()).to_string();
+        let mut salt = [0u8; 32];
+        getrandom_fill(&mut salt)?;
+        let values = [
+            ("name", "Zhang San"),
+            ("national_id", "110101199003074578"),
+            ("address", "12 Chang'an Avenue, Dongcheng District"),
+        ];
+        let attest = IdentityCall::Attest {
+            resident: resident.clone(),
+            attributes: values.iter().map(|(n, v)| ((*n).to_owned(), commitment(&salt, n, v))).collect(),
+        };
+        let grant = ConsentGrant {
+            chain_id: self.genesis.chain_id.clone(),
+            id: 1,
+            resident: resident.clone(),
+            controller: OrgId::new("city-bank").map_err(|e| DevNetError::Io(e.to_string()))?,
+            attributes: BTreeSet::from(["name".to_owned(), "national_id".to_owned(), "address".to_owned()]),
+            purpose: Purpose::Banking,
+            not_after: UnixMillis::new(self.genesis.genesis_time.get() + 365 * 24 * 3600 * 1000),
+        };
+        let signature = resident_key.sign(&grant.signing_bytes());
+        let stage1 = vec![
+            self.tx("data-bureau/registrar", 0, &attest)?,
+            self.tx("city-bank/verifier", 0, &IdentityCall::GrantConsent { grant, signature })?,
+        ];
+        let stage2 = vec![
+            self.tx(
+                "city-bank/verifier",
+                1,
+                &IdentityCall::RecordAccess {
+                    resident: resident.clone(),
+                    attributes: BTreeSet::from(["name".to_owned(), "address".to_owned()]),
+                    purpose: Purpose::Banking,
+                    basis: AccessBasis::Consent { grant_id: 1 },
+                },
+            )?,
+            self.tx(
+                "public-security/officer",
+                0,
+                &IdentityCall::RecordAccess {
+                    resident,
+                    attributes: BTreeSet::from(["name".to_owned(), "national_id".to_owned()]),
+                    purpose: Purpose::Other("identity check".into()),
+                    basis: AccessBasis::LegalBasis {
+                        reference: "Resident Identity Card Law, art. 15".into(),
+                    },
+                },
+            )?,
+        ];
+        Ok((stage1, stage2))
+    }
+
     fn key(&self, account: &str) -> Result<(AccountId, &SecretKey), DevNetError> {
         let id = AccountId::new(account).map_err(|e| DevNetError::Io(e.to_string()))?;
         let key = self.keys.get(&id).ok_or_else(|| DevNetError::Io(format!("no key for {id}")))?;
@@ -186,7 +263,7 @@ impl DevNet {
         let clerk = KeyFile::read(&clerk_path)?.secret().map_err(DevNetError::Io)?;
         let org = |s: &str| OrgId::new(s).map_err(|e| DevNetError::Io(e.to_string()));
 
-        let stage1 = vec![
+        let mut stage1 = vec![
             self.tx(
                 "justice/admin",
                 0,
@@ -218,7 +295,7 @@ impl DevNet {
                 },
             )?,
         ];
-        let stage2 = vec![
+        let mut stage2 = vec![
             self.tx("justice/admin", 1, &MembershipCall::Vote { proposal: 0, approve: true })?,
             self.tx("public-security/admin", 0, &MembershipCall::Vote { proposal: 0, approve: true })?,
             self.tx(
@@ -231,6 +308,9 @@ impl DevNet {
                 },
             )?,
         ];
+        let (mut identity1, identity2) = self.identity_demo()?;
+        stage1.append(&mut identity1);
+        stage2.extend(identity2);
         Ok(vec![stage1, stage2])
     }
 }
