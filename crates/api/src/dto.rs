@@ -1031,3 +1031,13 @@ pub struct DidResolutionDto {
     #[schema(value_type = Object)]
     pub document_metadata: serde_json::Value,
 }
+
+/// A resident's records (access log or consents).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IdentityListDto {
+    /// The resident's did:key.
+    pub resident: String,
+    /// The records, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<serde_json::Value>,
+}

@@ -18,6 +18,7 @@
 
 #![allow(clippy::disallowed_methods)] // the API is the imperative shell: it reads the clock for latency metrics
 
+pub mod auth;
 pub mod dto;
 mod extract;
 mod metrics;
@@ -95,7 +96,7 @@ pub fn router_with(node: Arc<Node>, options: ApiOptions) -> Router {
 fn build(node: Arc<Node>, options: ApiOptions, shutdown: watch::Receiver<bool>) -> Router {
     let openapi_json = openapi::openapi().to_pretty_json().map(axum::body::Bytes::from).unwrap_or_default();
     let state = AppState { node, options, shutdown, openapi_json };
-    use routes::{chain, dids, events, membership, meta, state as st, txs};
+    use routes::{chain, dids, events, identity, membership, meta, state as st, txs};
     Router::new()
         .route("/", get(meta::landing))
         .route("/openapi.json", get(meta::openapi_json))
@@ -119,6 +120,8 @@ fn build(node: Arc<Node>, options: ApiOptions, shutdown: watch::Receiver<bool>) 
         .route("/v1/accounts/{org}/{name}/nonce", get(membership::nonce_by_parts))
         .route("/v1/events", get(events::events))
         .route("/v1/dids/{did}", get(dids::resolve))
+        .route("/v1/identity/residents/{did}/access-log", get(identity::access_log))
+        .route("/v1/identity/residents/{did}/consents", get(identity::consents))
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(TX_BODY_LIMIT))

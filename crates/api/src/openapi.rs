@@ -4,7 +4,7 @@
 use utoipa::OpenApi;
 
 use crate::dto;
-use crate::routes::{chain, dids, events, membership, meta, state, txs};
+use crate::routes::{chain, dids, events, identity, membership, meta, state, txs};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,6 +35,8 @@ use crate::routes::{chain, dids, events, membership, meta, state, txs};
         membership::nonce_by_parts,
         events::events,
         dids::resolve,
+        identity::access_log,
+        identity::consents,
         meta::landing,
         meta::openapi_json,
         meta::metrics,

@@ -53,6 +53,11 @@ pub mod types {
     pub const INTERNAL: &str = "https://civic-ledger.dev/problems/internal";
     /// The path is not a DID, or names an Ed25519 key that is not valid.
     pub const INVALID_DID: &str = "https://civic-ledger.dev/problems/invalid-did";
+    /// The request must be signed (Civic-Signer / Civic-Timestamp / Civic-Signature) and is not,
+    /// or its signature does not check out.
+    pub const UNAUTHENTICATED: &str = "https://civic-ledger.dev/problems/unauthenticated";
+    /// The signed caller may not see this resource.
+    pub const FORBIDDEN: &str = "https://civic-ledger.dev/problems/forbidden";
     /// A DID method this ledger does not resolve.
     pub const METHOD_NOT_SUPPORTED: &str = "https://civic-ledger.dev/problems/did-method-not-supported";
 }

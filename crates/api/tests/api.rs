@@ -705,6 +705,8 @@ async fn openapi_document_is_3_1_and_lists_every_endpoint() {
         "/v1/accounts/{account}/nonce",
         "/v1/events",
         "/v1/dids/{did}",
+        "/v1/identity/residents/{did}/access-log",
+        "/v1/identity/residents/{did}/consents",
         "/metrics",
         "/openapi.json",
         "/",

@@ -62,6 +62,28 @@ impl Client {
         Ok(self.finish(r, path)?.1)
     }
 
+    /// GET a JSON resource with a signed request (`Civic-Signer`, `Civic-Timestamp`,
+    /// `Civic-Signature`), as endpoints serving personal data require.
+    pub fn get_signed<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        signer: &str,
+        key: &civic_types::SecretKey,
+    ) -> Result<T> {
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let sig = key.sign(&civic_api::auth::request_signing_bytes("GET", path, ts));
+        let r = self
+            .agent
+            .get(&self.url(path))
+            .header(civic_api::auth::SIGNER, signer)
+            .header(civic_api::auth::TIMESTAMP, &ts.to_string())
+            .header(civic_api::auth::SIGNATURE, &sig.to_string())
+            .call();
+        Ok(self.finish(r, path)?.1)
+    }
+
     /// POST JSON, returning the status and the JSON answer.
     pub fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<(u16, T)> {
         let r = self.agent.post(&self.url(path)).send_json(body);

@@ -302,3 +302,57 @@ pub fn identity_resolve(ctx: &Ctx, did: &str) -> Result<()> {
     ctx.print(&v, || serde_json::to_string_pretty(&v["didDocument"]).unwrap_or_default());
     Ok(())
 }
+
+/// `civic identity access-log` and `civic identity consents`.
+pub fn identity_records(ctx: &Ctx, did: Option<&str>, which: &str) -> Result<()> {
+    let path = ctx.key.as_ref().ok_or_else(|| {
+        anyhow!(
+            "sign with --key: the resident's key file (civic identity new) or an auditor account's key file"
+        )
+    })?;
+    let kf = KeyFile::read(path)?;
+    let key = kf.secret().map_err(anyhow::Error::msg)?;
+    let signer = match &kf.account {
+        Some(a) => a.to_string(),
+        None => civic_identity::Did::key(key.public_key()).to_string(),
+    };
+    let resident = match did {
+        Some(d) => d.to_owned(),
+        None if kf.account.is_none() => signer.clone(),
+        None => bail!("{} is an account key; pass --did with the resident's did:key", path.display()),
+    };
+    let v: Value =
+        ctx.client().get_signed(&format!("/v1/identity/residents/{resident}/{which}"), &signer, &key)?;
+    ctx.print(&v, || {
+        let items = v["items"].as_array().cloned().unwrap_or_default();
+        let mut out = format!("{resident}: {} record(s)", items.len());
+        for i in &items {
+            let line = if which == "access-log" {
+                format!(
+                    "#{} height {}: {} read {} for {} under {}",
+                    i["seq"],
+                    i["height"],
+                    i["accessor"].as_str().unwrap_or("?"),
+                    i["attributes"],
+                    i["purpose"],
+                    i["basis"]
+                )
+            } else {
+                let g = &i["record"]["grant"];
+                format!(
+                    "{}: grant {} to {} for {} of {} until {} ms",
+                    i["status"].as_str().unwrap_or("?"),
+                    g["id"],
+                    g["controller"].as_str().unwrap_or("?"),
+                    g["purpose"],
+                    g["attributes"],
+                    g["not_after"]
+                )
+            };
+            out.push('\n');
+            out.push_str(&line);
+        }
+        out
+    });
+    Ok(())
+}

@@ -201,6 +201,19 @@ enum IdentityCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Who read a resident's attributes (signed with --key: the resident's own key file, or an
+    /// auditor account's).
+    AccessLog {
+        /// The resident's did:key (default: the DID of --key).
+        #[arg(long)]
+        did: Option<String>,
+    },
+    /// A resident's consents and whether each is active, withdrawn or expired (signed with --key).
+    Consents {
+        /// The resident's did:key (default: the DID of --key).
+        #[arg(long)]
+        did: Option<String>,
+    },
     /// Resolve a DID (did:key or did:civic) to its DID document through the node.
     Resolve {
         /// The DID.
@@ -299,6 +312,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Notarize { file, label } => commands::notarize(&ctx, &file, &label),
         Command::Identity(IdentityCmd::New { out }) => commands::identity_new(&ctx, &out),
         Command::Identity(IdentityCmd::Resolve { did }) => commands::identity_resolve(&ctx, &did),
+        Command::Identity(IdentityCmd::AccessLog { did }) => {
+            commands::identity_records(&ctx, did.as_deref(), "access-log")
+        }
+        Command::Identity(IdentityCmd::Consents { did }) => {
+            commands::identity_records(&ctx, did.as_deref(), "consents")
+        }
         Command::Proof(ProofCmd::Checkpoint) => commands::proof_checkpoint(&ctx),
         Command::Proof(ProofCmd::Consistency { size, root }) => {
             commands::proof_consistency(&ctx, size, &root)

@@ -63,6 +63,35 @@ fn dev_network_cli_api_proofs_and_restart() {
         assert!(!v["value"].is_null(), "demo access record {seq} missing: {v}");
     }
 
+    // "Who read my data": the resident signs the request with their own key.
+    let resident_key = civic_node::devnet::resident_key_path(dir.path(), "zhang-san");
+    let out = node.civic(&["--json", "--key", resident_key.to_str().unwrap(), "identity", "access-log"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let readers: Vec<&str> =
+        log["items"].as_array().unwrap().iter().map(|r| r["accessor"].as_str().unwrap()).collect();
+    assert_eq!(readers, ["city-bank/verifier", "public-security/officer"]);
+    let out = node.civic(&["--json", "--key", resident_key.to_str().unwrap(), "identity", "consents"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let consents: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(consents["items"][0]["status"], "active", "{consents}");
+    // Unsigned: 401. Another resident: 403. An auditor: allowed.
+    let (s, v) = node.get(&format!("/v1/identity/residents/{did}/access-log"));
+    assert_eq!(s, 401, "{v}");
+    assert!(v["type"].as_str().unwrap().ends_with("unauthenticated"));
+    let stranger = dir.path().join("stranger.json");
+    assert!(node.civic(&["identity", "new", "--out", stranger.to_str().unwrap()]).status.success());
+    let out = node.civic(&["--key", stranger.to_str().unwrap(), "identity", "access-log", "--did", &did]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("403"), "{}", stderr(&out));
+    let auditor = node.key_path("data-bureau/auditor");
+    let out =
+        node.civic(&["--json", "--key", auditor.to_str().unwrap(), "identity", "access-log", "--did", &did]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let officer = node.key_path("justice/officer");
+    let out = node.civic(&["--key", officer.to_str().unwrap(), "identity", "access-log", "--did", &did]);
+    assert!(!out.status.success(), "a non-auditor account is refused");
+
     // Notarize a file with the CLI, as a user would.
     let doc = dir.path().join("order.txt");
     std::fs::write(&doc, "court order 2026-118").unwrap();

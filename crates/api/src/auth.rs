@@ -1,0 +1,124 @@
+//! Signed requests: how a caller proves who it is to endpoints that serve personal data.
+//!
+//! A request carries three headers: `Civic-Signer` (a resident's `did:key`, or an account id
+//! `org/name`), `Civic-Timestamp` (Unix milliseconds) and `Civic-Signature` (hex Ed25519 over
+//! [`request_signing_bytes`]: a domain prefix, the method, the path with its query, and the
+//! timestamp). The signature must be by the DID's key or the account's current key, and the
+//! timestamp within five minutes of the node's clock. Requests are reads, so a replay inside that
+//! window reveals nothing the signer could not already see; anything that changes state is a
+//! signed transaction with a nonce instead.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use civic_identity::Did;
+use civic_ledger::modules::membership::{self, Account};
+use civic_types::{AccountId, PublicKey, Signature};
+
+use crate::AppState;
+use crate::problem::{ApiError, types};
+
+/// Domain prefix of request signatures.
+pub const REQUEST_DOMAIN: &[u8] = b"civic-ledger/request/v1\0";
+/// Header naming the signer.
+pub const SIGNER: &str = "civic-signer";
+/// Header with the timestamp.
+pub const TIMESTAMP: &str = "civic-timestamp";
+/// Header with the signature.
+pub const SIGNATURE: &str = "civic-signature";
+/// How far a request's timestamp may be from the node's clock.
+pub const MAX_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// The bytes a caller signs for a request.
+pub fn request_signing_bytes(method: &str, path_and_query: &str, timestamp_ms: u64) -> Vec<u8> {
+    let mut b = REQUEST_DOMAIN.to_vec();
+    b.extend_from_slice(format!("{method}\n{path_and_query}\n{timestamp_ms}").as_bytes());
+    b
+}
+
+/// Who signed the request.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    /// A resident, by `did:key`.
+    Resident(String),
+    /// An active account of an active organization.
+    Account(Box<Account>),
+}
+
+/// Extractor: the authenticated caller, or a 401 problem saying what is wrong.
+pub struct SignedCaller(pub Caller);
+
+fn unauthenticated(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, types::UNAUTHENTICATED, "Signed request required", detail)
+}
+
+/// A 403 problem.
+pub fn forbidden(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, types::FORBIDDEN, "Not allowed", detail)
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Result<&'a str, ApiError> {
+    parts
+        .headers
+        .get(name)
+        .ok_or_else(|| {
+            unauthenticated(format!(
+                "this endpoint serves personal data: sign the request with the {SIGNER}, {TIMESTAMP} and {SIGNATURE} headers (see the README)"
+            ))
+        })?
+        .to_str()
+        .map_err(|_| unauthenticated(format!("header {name} is not text")))
+}
+
+impl FromRequestParts<AppState> for SignedCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let signer = header(parts, SIGNER)?.to_owned();
+        let ts: u64 = header(parts, TIMESTAMP)?
+            .parse()
+            .map_err(|_| unauthenticated(format!("{TIMESTAMP} must be Unix milliseconds")))?;
+        let sig: Signature =
+            header(parts, SIGNATURE)?.parse().map_err(|e| unauthenticated(format!("{SIGNATURE}: {e}")))?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        if now.abs_diff(ts) > MAX_SKEW_MS {
+            return Err(unauthenticated(format!(
+                "{TIMESTAMP} {ts} is more than five minutes from the node's clock ({now}); sign a fresh request"
+            )));
+        }
+        let path =
+            parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+        let msg = request_signing_bytes(parts.method.as_str(), &path, ts);
+        let node = state.node.clone();
+        crate::blocking(move || {
+            let (key, caller): (PublicKey, Caller) = if signer.starts_with("did:") {
+                match signer.parse::<Did>() {
+                    Ok(Did::Key(k)) => (k, Caller::Resident(signer.clone())),
+                    _ => return Err(unauthenticated(format!("{SIGNER} {signer:?} is not a did:key"))),
+                }
+            } else {
+                let id = AccountId::new(signer.as_str()).map_err(|e| unauthenticated(e.to_string()))?;
+                let acct: Account = node
+                    .state_value(&membership::keys::account(&id))?
+                    .filter(|a: &Account| a.active)
+                    .ok_or_else(|| unauthenticated(format!("account {id} does not exist or was removed")))?;
+                let org_ok = node
+                    .state_value::<membership::Org>(&membership::keys::org(&id.org()))?
+                    .is_some_and(|o| o.active);
+                if !org_ok {
+                    return Err(unauthenticated(format!("organization {} is not active", id.org())));
+                }
+                (acct.public_key, Caller::Account(Box::new(acct)))
+            };
+            key.verify(&msg, &sig).map_err(|_| {
+                unauthenticated(format!(
+                    "the signature does not verify for {signer}: sign \"civic-ledger/request/v1\\0METHOD\\nPATH?QUERY\\nTIMESTAMP\""
+                ))
+            })?;
+            Ok(SignedCaller(caller))
+        })
+        .await
+    }
+}
