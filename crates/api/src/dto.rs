@@ -1041,3 +1041,38 @@ pub struct IdentityListDto {
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<serde_json::Value>,
 }
+
+/// `POST /v1/identity/challenges` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChallengeDto {
+    /// Challenge id.
+    pub id: String,
+    /// Random nonce, hex.
+    pub nonce: String,
+    /// Answer before this (Unix ms).
+    pub expires_at_ms: u64,
+    /// Exactly what to sign, as text: `civic-ledger/challenge/v1\0<id>\n<nonce>` (`\0` is a NUL byte).
+    pub sign: String,
+}
+
+/// `POST /v1/identity/challenges/{id}/response` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChallengeResponseDto {
+    /// The resident's did:key.
+    pub did: String,
+    /// Hex Ed25519 signature over the challenge bytes.
+    pub signature: String,
+}
+
+/// A verified resident.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuthenticatedDto {
+    /// The DID whose key signed the challenge.
+    pub did: String,
+    /// Always true in a 200 answer.
+    pub verified: bool,
+    /// Names of the attributes attested for this DID (no values).
+    pub attested_attributes: Vec<String>,
+    /// Chain height the attestations were read at.
+    pub height: u64,
+}

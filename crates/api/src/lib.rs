@@ -19,6 +19,7 @@
 #![allow(clippy::disallowed_methods)] // the API is the imperative shell: it reads the clock for latency metrics
 
 pub mod auth;
+pub mod challenge;
 pub mod dto;
 mod extract;
 mod metrics;
@@ -69,6 +70,8 @@ pub(crate) struct AppState {
     shutdown: watch::Receiver<bool>,
     /// The OpenAPI document, rendered once.
     openapi_json: axum::body::Bytes,
+    /// Outstanding authentication challenges (single use, short-lived, bounded).
+    challenges: Arc<challenge::Challenges>,
 }
 
 impl AppState {
@@ -95,7 +98,8 @@ pub fn router_with(node: Arc<Node>, options: ApiOptions) -> Router {
 
 fn build(node: Arc<Node>, options: ApiOptions, shutdown: watch::Receiver<bool>) -> Router {
     let openapi_json = openapi::openapi().to_pretty_json().map(axum::body::Bytes::from).unwrap_or_default();
-    let state = AppState { node, options, shutdown, openapi_json };
+    let challenges = Arc::new(challenge::Challenges::default());
+    let state = AppState { node, options, shutdown, openapi_json, challenges };
     use routes::{chain, dids, events, identity, membership, meta, state as st, txs};
     Router::new()
         .route("/", get(meta::landing))
@@ -122,6 +126,8 @@ fn build(node: Arc<Node>, options: ApiOptions, shutdown: watch::Receiver<bool>) 
         .route("/v1/dids/{did}", get(dids::resolve))
         .route("/v1/identity/residents/{did}/access-log", get(identity::access_log))
         .route("/v1/identity/residents/{did}/consents", get(identity::consents))
+        .route("/v1/identity/challenges", post(identity::new_challenge))
+        .route("/v1/identity/challenges/{id}/response", post(identity::answer_challenge))
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(TX_BODY_LIMIT))

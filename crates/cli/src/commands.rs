@@ -356,3 +356,25 @@ pub fn identity_records(ctx: &Ctx, did: Option<&str>, which: &str) -> Result<()>
     });
     Ok(())
 }
+
+/// `civic identity login`.
+pub fn identity_login(ctx: &Ctx) -> Result<()> {
+    let path = ctx.key.as_ref().ok_or_else(|| anyhow!("pass --key with the resident's key file"))?;
+    let key = KeyFile::read(path)?.secret().map_err(anyhow::Error::msg)?;
+    let did = civic_identity::Did::key(key.public_key()).to_string();
+    let client = ctx.client();
+    let (_, c): (u16, civic_api::dto::ChallengeDto) = client.post("/v1/identity/challenges", &json!({}))?;
+    let signature = key.sign(&civic_api::challenge::challenge_signing_bytes(&c.id, &c.nonce));
+    let (_, v): (u16, Value) = client.post(
+        &format!("/v1/identity/challenges/{}/response", c.id),
+        &json!({ "did": did, "signature": signature.to_string() }),
+    )?;
+    ctx.print(&v, || {
+        format!(
+            "verified {} (attested attributes: {})",
+            v["did"].as_str().unwrap_or("?"),
+            v["attested_attributes"].as_array().map_or(0, |a| a.len())
+        )
+    });
+    Ok(())
+}

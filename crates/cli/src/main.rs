@@ -214,6 +214,9 @@ enum IdentityCmd {
         #[arg(long)]
         did: Option<String>,
     },
+    /// Prove who you are to the node remotely: answer a fresh challenge with the resident key
+    /// of --key; prints the verified DID and which attributes are attested for it.
+    Login,
     /// Resolve a DID (did:key or did:civic) to its DID document through the node.
     Resolve {
         /// The DID.
@@ -312,6 +315,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Notarize { file, label } => commands::notarize(&ctx, &file, &label),
         Command::Identity(IdentityCmd::New { out }) => commands::identity_new(&ctx, &out),
         Command::Identity(IdentityCmd::Resolve { did }) => commands::identity_resolve(&ctx, &did),
+        Command::Identity(IdentityCmd::Login) => commands::identity_login(&ctx),
         Command::Identity(IdentityCmd::AccessLog { did }) => {
             commands::identity_records(&ctx, did.as_deref(), "access-log")
         }

@@ -75,6 +75,26 @@ fn dev_network_cli_api_proofs_and_restart() {
     assert!(out.status.success(), "{}", stderr(&out));
     let consents: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(consents["items"][0]["status"], "active", "{consents}");
+    // Remote authentication: the resident answers a challenge with their key.
+    let out = node.civic(&["--json", "--key", resident_key.to_str().unwrap(), "identity", "login"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let who: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(who["did"], did.as_str());
+    let attested: Vec<&str> =
+        who["attested_attributes"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(attested, ["address", "name", "national_id"]);
+    // A wrong signature fails, and the challenge cannot be replayed afterwards.
+    let (s, _, c) = node.post_json("/v1/identity/challenges", &json!({}));
+    assert_eq!(s, 201);
+    let id = c["id"].as_str().unwrap();
+    let forged = civic_types::SecretKey::from_seed(&[3; 32])
+        .sign(&civic_api::challenge::challenge_signing_bytes(id, c["nonce"].as_str().unwrap()));
+    let path = format!("/v1/identity/challenges/{id}/response");
+    let (s, ct, v) = node.post_json(&path, &json!({ "did": did, "signature": forged.to_string() }));
+    assert_problem(s, &ct, &v, 401);
+    let (s, ct, v) = node.post_json(&path, &json!({ "did": did, "signature": forged.to_string() }));
+    assert_problem(s, &ct, &v, 404);
+
     // Unsigned: 401. Another resident: 403. An auditor: allowed.
     let (s, v) = node.get(&format!("/v1/identity/residents/{did}/access-log"));
     assert_eq!(s, 401, "{v}");

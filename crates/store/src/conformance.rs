@@ -31,6 +31,10 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     reads_see_whole_commits(&make());
     key_lengths_at_the_limits(&make());
     sample_chain_verifies(&make());
+    private_put_overwrite_delete(&make());
+    private_batches_are_atomic(&make());
+    private_data_is_apart_from_the_chain(&make());
+    private_writes_run_alongside_commits(&make());
 }
 
 /// A fresh store holds nothing and has no latest height.
@@ -45,6 +49,7 @@ pub fn empty_store<S: Store + ?Sized>(store: &S) {
     assert!(ok(p, store.state_range(b"", None, 10)).is_empty(), "{p}: state range");
     assert_eq!(ok(p, store.object(&hash("x"))), None, "{p}: object");
     assert_eq!(ok(p, store.meta("k")), None, "{p}: meta");
+    assert_eq!(ok(p, store.private_get(b"k")), None, "{p}: private key");
 }
 
 /// Every kind of data in a commit reads back as written.
@@ -413,6 +418,206 @@ pub fn sample_chain_verifies<S: Store + ?Sized>(store: &S) {
         ok(p, store.commit(sample_batch(h(n))));
         assert_eq!(verify_sample_chain(store, Some(h(n))), Some(h(n)), "{p}: after commit {n}");
     }
+}
+
+/// Private entries read back as written; a later write replaces a value, `None` deletes it
+/// (an absent key too), and within one batch the later write to a key wins. Empty keys and keys
+/// of [`MAX_KEY_BYTES`] are kept like any other.
+pub fn private_put_overwrite_delete<S: Store + ?Sized>(store: &S) {
+    let p = "private put, overwrite, delete";
+    let get = |key: &[u8]| ok(p, store.private_get(key));
+    let mut longest = b"long/".to_vec();
+    longest.resize(MAX_KEY_BYTES, b'x');
+
+    ok(p, store.private_put(Vec::new()));
+    ok(
+        p,
+        store.private_put(vec![
+            put("resident/1/name", "Ada"),
+            put("resident/1/salt", "s1"),
+            put("resident/2/name", "Bo"),
+            (Vec::new(), Some(b"empty".to_vec())),
+            (longest.clone(), Some(b"long".to_vec())),
+            put("empty value", ""),
+        ]),
+    );
+    assert_eq!(get(b"resident/1/name"), Some(b"Ada".to_vec()), "{p}: put");
+    assert_eq!(get(b"resident/1/salt"), Some(b"s1".to_vec()), "{p}: put");
+    assert_eq!(get(b""), Some(b"empty".to_vec()), "{p}: empty key");
+    assert_eq!(get(&longest), Some(b"long".to_vec()), "{p}: longest key");
+    assert_eq!(get(b"empty value"), Some(Vec::new()), "{p}: empty value");
+    assert_eq!(get(b"resident/1"), None, "{p}: a prefix of a key is not a key");
+    assert_eq!(get(b"resident/3/name"), None, "{p}: never written");
+
+    ok(
+        p,
+        store.private_put(vec![
+            put("resident/1/name", "Ada L."),
+            del("resident/2/name"),
+            del("resident/absent"),
+        ]),
+    );
+    assert_eq!(get(b"resident/1/name"), Some(b"Ada L.".to_vec()), "{p}: overwritten");
+    assert_eq!(get(b"resident/1/salt"), Some(b"s1".to_vec()), "{p}: untouched by a later batch");
+    assert_eq!(get(b"resident/2/name"), None, "{p}: deleted");
+    assert_eq!(get(b"resident/absent"), None, "{p}: deleted absent key");
+
+    ok(
+        p,
+        store.private_put(vec![
+            put("k/put-del", "x"),
+            del("k/put-del"),
+            del("k/del-put"),
+            put("k/del-put", "y"),
+            put("k/put-put", "first"),
+            put("k/put-put", "second"),
+        ]),
+    );
+    assert_eq!(get(b"k/put-del"), None, "{p}: put then delete in one batch");
+    assert_eq!(get(b"k/del-put"), Some(b"y".to_vec()), "{p}: delete then put in one batch");
+    assert_eq!(get(b"k/put-put"), Some(b"second".to_vec()), "{p}: two puts in one batch");
+}
+
+/// A private batch with a key longer than [`MAX_KEY_BYTES`] is refused whole, as a caller error:
+/// none of its entries, before or after the long key, is written or deleted.
+pub fn private_batches_are_atomic<S: Store + ?Sized>(store: &S) {
+    let p = "private batches are atomic";
+    ok(p, store.private_put(vec![put("kept", "before"), put("doomed", "stays")]));
+    let mut too_long = b"long/".to_vec();
+    too_long.resize(MAX_KEY_BYTES + 1, b'x');
+    let batch = vec![
+        put("kept", "overwritten?"),
+        del("doomed"),
+        put("new", "added?"),
+        (too_long.clone(), Some(b"v".to_vec())),
+        put("after", "added?"),
+    ];
+    let err = match store.private_put(batch) {
+        Ok(()) => panic!("{p}: a batch with a key one byte too long was accepted"),
+        Err(err) => err,
+    };
+    assert!(
+        matches!(err, StoreError::TooLarge { len, max, .. } if len == MAX_KEY_BYTES + 1 && max == MAX_KEY_BYTES),
+        "{p}: private key one byte too long gave {err:?}"
+    );
+    assert!(!err.is_fatal(), "{p}: refusal reported as fatal: {err}");
+    assert_eq!(ok(p, store.private_get(b"kept")), Some(b"before".to_vec()), "{p}: refused overwrite");
+    assert_eq!(ok(p, store.private_get(b"doomed")), Some(b"stays".to_vec()), "{p}: refused delete");
+    assert_eq!(ok(p, store.private_get(b"new")), None, "{p}: refused put");
+    assert_eq!(ok(p, store.private_get(b"after")), None, "{p}: refused put after the long key");
+    assert_eq!(ok(p, store.private_get(&too_long)), None, "{p}: refused long key");
+
+    ok(p, store.private_put(vec![put("kept", "after"), del("doomed")]));
+    assert_eq!(ok(p, store.private_get(b"kept")), Some(b"after".to_vec()), "{p}: after the refusal");
+    assert_eq!(ok(p, store.private_get(b"doomed")), None, "{p}: after the refusal");
+}
+
+/// Private data and the chain never see each other: a private write needs no height and adds
+/// nothing to any chain read, a commit neither reads nor changes private entries under the same
+/// key bytes, and `private_get` never returns a state, object or metadata value.
+pub fn private_data_is_apart_from_the_chain<S: Store + ?Sized>(store: &S) {
+    let p = "private data is apart from the chain";
+    let object = hash("shared object");
+    // Before any block: a private write is no commit.
+    ok(
+        p,
+        store.private_put(vec![
+            put("shared", "private"),
+            put("only private", "secret"),
+            (Vec::new(), Some(b"private empty".to_vec())),
+            (object.0.to_vec(), Some(b"private object".to_vec())),
+        ]),
+    );
+    assert_eq!(ok(p, store.latest_height()), None, "{p}: a private write made a block");
+    assert_eq!(ok(p, store.block(h(0))), None, "{p}: block 0 after a private write");
+    assert_eq!(ok(p, store.state_get(b"shared")), None, "{p}: private value read as state");
+    assert_eq!(ok(p, store.state_get(b"")), None, "{p}: private empty key read as state");
+    assert!(ok(p, store.state_range(b"", None, usize::MAX)).is_empty(), "{p}: private data in a range");
+    assert_eq!(ok(p, store.object(&object)), None, "{p}: private value read as an object");
+    assert_eq!(ok(p, store.meta("shared")), None, "{p}: private value read as metadata");
+
+    ok(p, store.commit(block_batch(0)));
+    ok(
+        p,
+        store.commit(CommitBatch {
+            state_writes: vec![put("shared", "state"), put("state only", "public")],
+            objects: vec![(object, b"object".to_vec())],
+            meta: vec![("shared".into(), b"meta".to_vec())],
+            ..block_batch(1)
+        }),
+    );
+    assert_eq!(ok(p, store.private_get(b"shared")), Some(b"private".to_vec()), "{p}: commit changed private");
+    assert_eq!(ok(p, store.private_get(&object.0)), Some(b"private object".to_vec()), "{p}: object key");
+    assert_eq!(ok(p, store.private_get(b"state only")), None, "{p}: state value read as private");
+    assert_eq!(ok(p, store.state_get(b"shared")), Some(b"state".to_vec()), "{p}: state under a shared key");
+    assert_eq!(ok(p, store.object(&object)), Some(b"object".to_vec()), "{p}: object under a shared key");
+    assert_eq!(ok(p, store.meta("shared")), Some(b"meta".to_vec()), "{p}: meta under a shared key");
+    assert_eq!(
+        ok(p, store.state_range(b"", None, usize::MAX)),
+        vec![entry("shared", "state"), entry("state only", "public")],
+        "{p}: range holds only state"
+    );
+
+    ok(
+        p,
+        store
+            .commit(CommitBatch { state_writes: vec![del("shared"), del("only private")], ..block_batch(2) }),
+    );
+    assert_eq!(ok(p, store.private_get(b"shared")), Some(b"private".to_vec()), "{p}: state delete");
+    assert_eq!(ok(p, store.private_get(b"only private")), Some(b"secret".to_vec()), "{p}: state delete");
+    ok(p, store.private_put(vec![del("shared"), put("state only", "private now")]));
+    assert_eq!(ok(p, store.state_get(b"shared")), None, "{p}: deleted state stays deleted");
+    assert_eq!(ok(p, store.state_get(b"state only")), Some(b"public".to_vec()), "{p}: private put");
+    assert_eq!(ok(p, store.private_get(b"shared")), None, "{p}: private delete");
+    assert_eq!(ok(p, store.latest_height()), Some(h(2)), "{p}: private writes made no block");
+}
+
+/// Private writes on one thread and commits on another both succeed and both land whole.
+pub fn private_writes_run_alongside_commits<S: Store + ?Sized>(store: &S) {
+    const ROUNDS: u64 = 30;
+    let p = "private writes run alongside commits";
+    thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            for n in 0..ROUNDS {
+                let value = n.to_be_bytes().to_vec();
+                ok(
+                    p,
+                    store.private_put(vec![
+                        (b"private/latest".to_vec(), Some(value.clone())),
+                        (format!("private/{n:02}").into_bytes(), Some(value)),
+                    ]),
+                );
+                assert_eq!(
+                    ok(p, store.private_get(b"private/latest")),
+                    Some(n.to_be_bytes().to_vec()),
+                    "{p}: own write {n}"
+                );
+            }
+        });
+        for n in 0..ROUNDS {
+            ok(
+                p,
+                store.commit(CommitBatch {
+                    state_writes: vec![put("private/latest", "state")],
+                    ..block_batch(n)
+                }),
+            );
+        }
+        if let Err(panic) = writer.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+    assert_eq!(ok(p, store.latest_height()), Some(h(ROUNDS - 1)), "{p}: every commit");
+    for n in 0..ROUNDS {
+        let key = format!("private/{n:02}").into_bytes();
+        assert_eq!(ok(p, store.private_get(&key)), Some(n.to_be_bytes().to_vec()), "{p}: private write {n}");
+    }
+    assert_eq!(ok(p, store.state_get(b"private/latest")), Some(b"state".to_vec()), "{p}: state");
+    assert_eq!(
+        ok(p, store.private_get(b"private/latest")),
+        Some((ROUNDS - 1).to_be_bytes().to_vec()),
+        "{p}: private"
+    );
 }
 
 /// Batch `height` of a deterministic sample chain for crash tests. Each batch overwrites 64

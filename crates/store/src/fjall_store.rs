@@ -39,6 +39,10 @@ const STATE: &str = "state";
 const OBJECTS: &str = "objects";
 /// The caller's node metadata, by [`TAG`] and the key.
 const META: &str = "meta";
+/// Off-chain private entries, by [`TAG`] and the raw key; never written by a commit. Added
+/// after format 1 without a format change: a new keyspace changes nothing the others hold, and
+/// opening a directory written before it existed creates it empty.
+const PRIVATE: &str = "private";
 /// The store's own bookkeeping, kept apart from the caller's metadata.
 const INFO: &str = "civic_store";
 
@@ -73,8 +77,9 @@ pub struct FjallStore {
     state: Keyspace,
     objects: Keyspace,
     meta: Keyspace,
+    private: Keyspace,
     info: Keyspace,
-    /// Held for the whole of a commit, so checks and writes of one batch are not interleaved
+    /// Held for the whole of a commit (and of a private write), so checks and writes of one batch are not interleaved
     /// with another's.
     writer: Mutex<Writer>,
     dir: PathBuf,
@@ -128,6 +133,7 @@ impl FjallStore {
             state: keyspace(STATE)?,
             objects: keyspace(OBJECTS)?,
             meta: keyspace(META)?,
+            private: keyspace(PRIVATE)?,
             info: keyspace(INFO)?,
             db,
             writer: Mutex::new(Writer { latest: None, failed: false }),
@@ -265,11 +271,7 @@ impl Store for FjallStore {
         crate::check_sizes(&batch)?;
         let mut writer = self.lock_writer()?;
         if writer.failed {
-            return Err(StoreError::Backend(
-                "an earlier commit failed in the storage engine, which may have journaled part of it; \
-                 restart the node so the store replays its journal"
-                    .into(),
-            ));
+            return Err(failed_earlier());
         }
         let height = batch.height;
         // This handle is the only writer and holds the lock, so the snapshot is the latest state.
@@ -347,6 +349,39 @@ impl Store for FjallStore {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.read(|s| s.get(&self.meta, tagged(key.as_bytes()))).map(to_vec)
     }
+
+    fn private_put(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        crate::check_private_sizes(&entries)?;
+        // One fjall batch gives one sequence number to all its items, so keep only the later
+        // write of each key, as a commit does.
+        let entries: BTreeMap<Vec<u8>, Option<Vec<u8>>> = entries.into_iter().collect();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        // The committer's lock: a failed engine write poisons later writes of either kind
+        // until a reopen (see `Writer::failed`), whichever kind failed.
+        let mut writer = self.lock_writer()?;
+        if writer.failed {
+            return Err(failed_earlier());
+        }
+        let mut batch = OwnedWriteBatch::with_capacity(self.db.clone(), entries.len())
+            .durability(Some(PersistMode::SyncAll));
+        for (key, value) in entries {
+            match value {
+                Some(value) => batch.insert(&self.private, tagged(&key), value),
+                None => batch.remove(&self.private, tagged(&key)),
+            }
+        }
+        if let Err(e) = batch.commit() {
+            writer.failed = true;
+            return Err(backend(e));
+        }
+        Ok(())
+    }
+
+    fn private_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|s| s.get(&self.private, tagged(key))).map(to_vec)
+    }
 }
 
 /// The height of the last block as of `snapshot`; the inner result reports a damaged key.
@@ -357,6 +392,15 @@ fn latest_height(
     let Some(last) = snapshot.last_key_value(blocks) else { return Ok(Ok(None)) };
     let key = last.key()?;
     Ok(decode_u64(&key).map(|h| Some(Height::new(h))).ok_or_else(|| bad_value(BLOCKS)))
+}
+
+/// The refusal of every write after one the engine failed (see `Writer::failed`).
+fn failed_earlier() -> StoreError {
+    StoreError::Backend(
+        "an earlier write failed in the storage engine, which may have journaled part of it; \
+         restart the node so the store replays its journal"
+            .into(),
+    )
 }
 
 fn tagged(key: &[u8]) -> Vec<u8> {
@@ -457,6 +501,33 @@ mod tests {
             db.snapshot().get(&info, FORMAT_KEY).unwrap().as_deref(),
             Some(&(FORMAT + 1).to_be_bytes()[..])
         );
+    }
+
+    #[test]
+    fn a_directory_written_before_private_data_opens_and_gains_the_keyspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FjallStore::open(dir.path()).unwrap();
+        store.commit(crate::conformance::sample_batch(Height::new(0))).unwrap();
+        store.close().unwrap();
+        // Make it a directory of the earlier layout: every keyspace but the private one.
+        {
+            let db = Database::builder(dir.path()).open().unwrap();
+            let private = db.keyspace(PRIVATE, KeyspaceCreateOptions::default).unwrap();
+            db.delete_keyspace(private).unwrap();
+            assert!(!db.keyspace_exists(PRIVATE));
+            db.persist(PersistMode::SyncAll).unwrap();
+        }
+
+        let store = FjallStore::open(dir.path()).unwrap();
+        assert_eq!(
+            crate::conformance::verify_sample_chain(&store, Some(Height::new(0))),
+            Some(Height::new(0))
+        );
+        assert_eq!(store.private_get(b"k").unwrap(), None);
+        store.private_put(vec![(b"k".to_vec(), Some(b"v".to_vec()))]).unwrap();
+        store.close().unwrap();
+        let store = FjallStore::open(dir.path()).unwrap();
+        assert_eq!(store.private_get(b"k").unwrap(), Some(b"v".to_vec()));
     }
 
     #[test]

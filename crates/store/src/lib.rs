@@ -13,6 +13,12 @@
 //! - **Concurrent reads.** Reads run while a commit is under way and see the store as of the last
 //!   completed commit.
 //!
+//! Beside the chain, a node keeps **off-chain private data** (residents' personal attribute values
+//! and salts a department holds on its own node): [`Store::private_put`] and
+//! [`Store::private_get`]. Private entries are never part of a block, the state, the objects or
+//! the metadata, and no chain read returns them; they are written independently of heights, with
+//! the same atomicity and durability as a commit.
+//!
 //! Backends: [`RedbStore`] (one crash-safe file in the node's data directory, a copy-on-write
 //! B-tree), [`FjallStore`] (a directory of its own, an LSM tree: commits stay fast as the chain
 //! grows, because random keys are written sequentially) and [`MemoryStore`] (tests and
@@ -90,6 +96,10 @@ pub struct CommitBatch {
 ///   concurrently with a commit on other threads.
 /// - Iteration orders are by raw key bytes, so they are the same on every backend and every
 ///   machine.
+/// - Private data ([`Store::private_put`]) lives apart from everything a commit writes: no chain
+///   read (`state_get`, `state_range`, `object`, `meta`, ...) ever returns a private entry, and
+///   a commit never changes one. A private write is atomic and durable like a commit, needs no
+///   height, and may run concurrently with commits and reads.
 pub trait Store: Send + Sync + 'static {
     /// Atomically and durably applies one block's batch.
     fn commit(&self, batch: CommitBatch) -> Result<(), StoreError>;
@@ -127,6 +137,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// A node metadata value.
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Atomically and durably writes off-chain private entries: when it returns `Ok`, every
+    /// entry survives `kill -9` and power loss; when it returns `Err`, none is visible, now or
+    /// after a restart. Entries apply in order, so a later write to the same key wins; `None`
+    /// deletes the key (deleting an absent key is allowed). A key may be empty and at most
+    /// [`MAX_KEY_BYTES`] long, a value at most [`MAX_VALUE_BYTES`]; a longer one refuses the
+    /// whole batch with [`StoreError::TooLarge`]. Independent of block heights, and safe to call
+    /// while another thread commits.
+    fn private_put(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError>;
+
+    /// Latest value of a private key; never a state, object or metadata value.
+    fn private_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
 impl<T: Store + ?Sized> Store for Arc<T> {
@@ -164,6 +186,12 @@ impl<T: Store + ?Sized> Store for Arc<T> {
     }
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).meta(key)
+    }
+    fn private_put(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        (**self).private_put(entries)
+    }
+    fn private_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).private_get(key)
     }
 }
 
@@ -203,6 +231,26 @@ fn check_sizes(batch: &CommitBatch) -> Result<(), StoreError> {
     for (k, v) in &batch.meta {
         key("metadata key", k.len())?;
         value("metadata value", v.len())?;
+    }
+    Ok(())
+}
+
+/// Refuses private entries with a key beyond [`MAX_KEY_BYTES`] or a value beyond
+/// [`MAX_VALUE_BYTES`], like [`check_sizes`] does for a commit.
+fn check_private_sizes(entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+    for (key, value) in entries {
+        if key.len() > MAX_KEY_BYTES {
+            return Err(StoreError::TooLarge { what: "private key", len: key.len(), max: MAX_KEY_BYTES });
+        }
+        if let Some(value) = value
+            && value.len() > MAX_VALUE_BYTES
+        {
+            return Err(StoreError::TooLarge {
+                what: "private value",
+                len: value.len(),
+                max: MAX_VALUE_BYTES,
+            });
+        }
     }
     Ok(())
 }
@@ -253,5 +301,27 @@ mod tests {
             );
             assert!(!err.is_fatal());
         }
+    }
+
+    #[test]
+    fn private_entries_over_the_limits_are_refused() {
+        let at_limit = vec![(vec![0u8; MAX_KEY_BYTES], Some(vec![0u8; MAX_VALUE_BYTES])), (Vec::new(), None)];
+        assert!(check_private_sizes(&at_limit).is_ok());
+        drop(at_limit);
+        let long_key = vec![(vec![0u8; MAX_KEY_BYTES + 1], None)];
+        let err = check_private_sizes(&long_key).unwrap_err();
+        assert!(
+            matches!(err, StoreError::TooLarge { what: "private key", len, max }
+                if len == MAX_KEY_BYTES + 1 && max == MAX_KEY_BYTES),
+            "{err:?}"
+        );
+        let huge_value = vec![(b"k".to_vec(), Some(vec![0u8; MAX_VALUE_BYTES + 1]))];
+        let err = check_private_sizes(&huge_value).unwrap_err();
+        assert!(
+            matches!(err, StoreError::TooLarge { what: "private value", len, max }
+                if len == MAX_VALUE_BYTES + 1 && max == MAX_VALUE_BYTES),
+            "{err:?}"
+        );
+        assert!(!err.is_fatal());
     }
 }

@@ -23,6 +23,8 @@ struct Tables {
     state: BTreeMap<Vec<u8>, Vec<u8>>,
     objects: BTreeMap<Hash32, Vec<u8>>,
     meta: BTreeMap<String, Vec<u8>>,
+    /// Off-chain private entries, apart from everything a commit writes.
+    private: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -138,5 +140,22 @@ impl Store for MemoryStore {
 
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.read()?.meta.get(key).cloned())
+    }
+
+    fn private_put(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        crate::check_private_sizes(&entries)?;
+        // Under the write lock, so readers see all of the entries or none.
+        let mut t = self.write()?;
+        for (key, value) in entries {
+            match value {
+                Some(value) => t.private.insert(key, value),
+                None => t.private.remove(&key),
+            };
+        }
+        Ok(())
+    }
+
+    fn private_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.read()?.private.get(key).cloned())
     }
 }

@@ -33,6 +33,10 @@ const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 const OBJECTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("objects");
 /// The caller's node metadata.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Off-chain private entries, by raw key; never written by a commit. Added after format 1
+/// without a format change: a new table changes nothing the earlier tables hold, and
+/// [`RedbStore::prepare`] creates it in a file written before it existed.
+const PRIVATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("private");
 /// The store's own bookkeeping, kept apart from the caller's metadata.
 const INFO: TableDefinition<&str, u64> = TableDefinition::new("civic_store");
 
@@ -100,8 +104,8 @@ impl RedbStore {
         self.db.close().map_err(backend)
     }
 
-    /// Creates the tables a fresh file lacks, so reads never meet a missing table, and checks
-    /// the layout version of an existing one.
+    /// Creates the tables a fresh file (or one written before a table was added) lacks, so
+    /// reads never meet a missing table, and checks the layout version of an existing one.
     fn prepare(&self) -> Result<(), StoreError> {
         let txn = self.begin_write()?;
         {
@@ -128,6 +132,7 @@ impl RedbStore {
         txn.open_table(STATE).map_err(backend)?;
         txn.open_table(OBJECTS).map_err(backend)?;
         txn.open_table(META).map_err(backend)?;
+        txn.open_table(PRIVATE).map_err(backend)?;
         txn.commit().map_err(backend)
     }
 
@@ -306,6 +311,31 @@ impl Store for RedbStore {
             Ok(meta.get(key)?.map(|v| v.value().to_vec()))
         })
     }
+
+    fn private_put(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        crate::check_private_sizes(&entries)?;
+        // redb runs one write transaction at a time, so this waits for a commit under way (and
+        // a commit for it); either is one atomic, durable transaction.
+        let txn = self.begin_write()?;
+        {
+            let mut private = txn.open_table(PRIVATE).map_err(backend)?;
+            for (key, value) in &entries {
+                match value {
+                    Some(value) => private.insert(key.as_slice(), value.as_slice()),
+                    None => private.remove(key.as_slice()),
+                }
+                .map_err(backend)?;
+            }
+        }
+        txn.commit().map_err(backend)
+    }
+
+    fn private_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|txn| {
+            let private = txn.open_table(PRIVATE)?;
+            Ok(private.get(key)?.map(|v| v.value().to_vec()))
+        })
+    }
 }
 
 /// Classifies an error from opening the file.
@@ -360,5 +390,33 @@ mod tests {
         let txn = db.begin_read().unwrap();
         let format = txn.open_table(INFO).unwrap().get(FORMAT_KEY).unwrap().map(|v| v.value());
         assert_eq!(format, Some(FORMAT + 1));
+    }
+
+    #[test]
+    fn a_file_written_before_private_data_opens_and_gains_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("civic.redb");
+        let store = RedbStore::open(&path).unwrap();
+        store.commit(crate::conformance::sample_batch(Height::new(0))).unwrap();
+        store.close().unwrap();
+        // Make it a file of the earlier layout: every table but the private one.
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            assert!(txn.delete_table(PRIVATE).unwrap());
+            txn.commit().unwrap();
+            db.close().unwrap();
+        }
+
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(
+            crate::conformance::verify_sample_chain(&store, Some(Height::new(0))),
+            Some(Height::new(0))
+        );
+        assert_eq!(store.private_get(b"k").unwrap(), None);
+        store.private_put(vec![(b"k".to_vec(), Some(b"v".to_vec()))]).unwrap();
+        store.close().unwrap();
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(store.private_get(b"k").unwrap(), Some(b"v".to_vec()));
     }
 }

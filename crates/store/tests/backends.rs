@@ -39,6 +39,38 @@ fn fjall_conforms() {
     });
 }
 
+/// Private entries for `round` of a reopen test: `private/{round}` is written, `private/latest`
+/// overwritten and `private/{round - 1}`'s salt deleted.
+fn put_private(store: &impl Store, round: u64) {
+    let mut entries = vec![
+        (format!("private/{round}").into_bytes(), Some(format!("value {round}").into_bytes())),
+        (format!("private/{round}/salt").into_bytes(), Some(format!("salt {round}").into_bytes())),
+        (b"private/latest".to_vec(), Some(round.to_be_bytes().to_vec())),
+    ];
+    if let Some(previous) = round.checked_sub(1) {
+        entries.push((format!("private/{previous}/salt").into_bytes(), None));
+    }
+    store.private_put(entries).unwrap();
+}
+
+/// Checks the private entries of rounds `0..=latest` of [`put_private`].
+fn verify_private(store: &impl Store, latest: u64) {
+    for round in 0..=latest {
+        let get = |key: String| store.private_get(key.as_bytes()).unwrap();
+        assert_eq!(
+            get(format!("private/{round}")),
+            Some(format!("value {round}").into_bytes()),
+            "round {round}"
+        );
+        let salt = (round == latest).then(|| format!("salt {round}").into_bytes());
+        assert_eq!(get(format!("private/{round}/salt")), salt, "salt of round {round}");
+    }
+    assert_eq!(store.private_get(b"private/latest").unwrap(), Some(latest.to_be_bytes().to_vec()));
+    assert_eq!(store.private_get(format!("private/{}", latest + 1).as_bytes()).unwrap(), None);
+    // Private entries never show up as state.
+    assert!(store.state_range(b"private/", None, usize::MAX).unwrap().is_empty());
+}
+
 fn commit_samples(store: &impl Store, heights: std::ops::Range<u64>) {
     for n in heights {
         store.commit(sample_batch(Height::new(n))).unwrap();
@@ -52,16 +84,20 @@ fn redb_keeps_the_chain_across_close_and_reopen() {
 
     let store = RedbStore::open(&path).unwrap();
     commit_samples(&store, 0..5);
+    put_private(&store, 0);
     store.close().unwrap();
 
     let store = RedbStore::open(&path).unwrap();
     assert_eq!(verify_sample_chain(&store, Some(Height::new(4))), Some(Height::new(4)));
+    verify_private(&store, 0);
     commit_samples(&store, 5..6);
+    put_private(&store, 1);
     // Dropping without close() must release the file as well.
     drop(store);
 
     let store = RedbStore::open(&path).unwrap();
     assert_eq!(verify_sample_chain(&store, Some(Height::new(5))), Some(Height::new(5)));
+    verify_private(&store, 1);
     let err = store.commit(sample_batch(Height::new(5))).unwrap_err();
     assert!(matches!(err, StoreError::HeightGap { .. }), "{err:?}");
 }
@@ -144,16 +180,20 @@ fn fjall_keeps_the_chain_across_close_and_reopen() {
 
     let store = FjallStore::open(&path).unwrap();
     commit_samples(&store, 0..5);
+    put_private(&store, 0);
     store.close().unwrap();
 
     let store = FjallStore::open(&path).unwrap();
     assert_eq!(verify_sample_chain(&store, Some(Height::new(4))), Some(Height::new(4)));
+    verify_private(&store, 0);
     commit_samples(&store, 5..6);
+    put_private(&store, 1);
     // Dropping without close() must release the directory as well.
     drop(store);
 
     let store = FjallStore::open(&path).unwrap();
     assert_eq!(verify_sample_chain(&store, Some(Height::new(5))), Some(Height::new(5)));
+    verify_private(&store, 1);
     let err = store.commit(sample_batch(Height::new(5))).unwrap_err();
     assert!(matches!(err, StoreError::HeightGap { .. }), "{err:?}");
     commit_samples(&store, 6..7);

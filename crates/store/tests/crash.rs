@@ -5,6 +5,8 @@
 //! store and checks that it holds every acknowledged commit and a whole chain: no commit is lost,
 //! none is half applied. Several rounds kill the same store, so recovery is followed by commits and
 //! another crash; in the last, the parent's own open while the child runs must fail as in use.
+//! After each commit the child also writes private entries (see [`private_entries`]) before it
+//! acknowledges, so every acknowledged height's private write must survive the kill as well.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -45,6 +47,7 @@ fn crash_test<S: Store>(test_name: &str, file: &str, open: impl Fn(&Path) -> Res
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(file);
     let mut acknowledged: Option<Height> = None;
+    let mut every_ack = Vec::new();
     for round in 1..=ROUNDS {
         let child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
@@ -62,6 +65,7 @@ fn crash_test<S: Store>(test_name: &str, file: &str, open: impl Fn(&Path) -> Res
             if let Some(n) = acknowledgement(&line.expect("read the child's output")) {
                 assert!(Some(n) > acknowledged, "round {round}: {n} acknowledged after {acknowledged:?}");
                 acknowledged = Some(n);
+                every_ack.push(n);
                 heard += 1;
                 if heard == ACKS_BEFORE_KILL {
                     break;
@@ -86,13 +90,35 @@ fn crash_test<S: Store>(test_name: &str, file: &str, open: impl Fn(&Path) -> Res
         for line in lines {
             if let Some(n) = acknowledgement(&line.expect("read the child's output")) {
                 acknowledged = Some(n);
+                every_ack.push(n);
             }
         }
 
         // Panics unless the store holds a whole sample chain that includes `acknowledged`.
         let store = open(&path).expect("reopen after the crash");
         verify_sample_chain(&store, acknowledged);
+        for &n in &every_ack {
+            // Every entry but the shared `latest`, which later writes overwrite.
+            for (key, value) in private_entries(n).into_iter().skip(1) {
+                assert_eq!(store.private_get(&key).unwrap(), value, "round {round}: private write of {n}");
+            }
+        }
+        let latest = store
+            .private_get(b"crash/private/latest")
+            .unwrap()
+            .map(|v| Height::new(u64::from_be_bytes(v.try_into().expect("an 8-byte private value"))));
+        assert!(latest >= acknowledged, "round {round}: private latest {latest:?} before {acknowledged:?}");
     }
+}
+
+/// The private entries the child writes after committing height `n`; the first one, the latest
+/// height, is shared by every `n`.
+fn private_entries(n: Height) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    let n = n.get();
+    vec![
+        (b"crash/private/latest".to_vec(), Some(n.to_be_bytes().to_vec())),
+        (format!("crash/private/{n:020}").into_bytes(), Some(format!("resident data {n}").into_bytes())),
+    ]
 }
 
 /// The height in a line of the child's output that acknowledges a commit; the test harness
@@ -107,6 +133,7 @@ fn commit_until_killed(store: &impl Store) {
     let mut out = std::io::stdout().lock();
     for n in next..next + CHILD_COMMITS {
         store.commit(sample_batch(Height::new(n))).expect("child: commit");
+        store.private_put(private_entries(Height::new(n))).expect("child: private write");
         writeln!(out, "{ACK}{n}").and_then(|()| out.flush()).expect("child: report a commit");
     }
 }

@@ -117,6 +117,13 @@ impl FromStr for SecretKey {
     }
 }
 
+/// 32 bytes from the operating system's random source (challenge nonces, salts).
+pub fn random_bytes() -> Result<[u8; 32], CryptoError> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| CryptoError::Rng(e.to_string()))?;
+    Ok(b)
+}
+
 /// Verifies many `(key, message, signature)` triples, using batch verification on the happy path.
 /// Returns one result per item, in order.
 pub fn verify_batch(items: &[(PublicKey, &[u8], Signature)]) -> Vec<bool> {

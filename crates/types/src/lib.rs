@@ -11,6 +11,6 @@ pub mod hash;
 pub mod ids;
 
 pub use codec::{CodecError, decode, encode};
-pub use crypto::{CryptoError, PublicKey, SecretKey, Signature, verify_batch};
+pub use crypto::{CryptoError, PublicKey, SecretKey, Signature, random_bytes, verify_batch};
 pub use hash::{Hash32, sha256};
 pub use ids::{AccountId, ChainId, Height, IdError, Nonce, OrgId, Role, UnixMillis};

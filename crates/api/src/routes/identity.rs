@@ -9,7 +9,7 @@ use civic_types::Role;
 use serde_json::{Value, json};
 
 use crate::auth::{Caller, SignedCaller, forbidden};
-use crate::dto::{IdentityListDto, Problem};
+use crate::dto::{AuthenticatedDto, ChallengeDto, ChallengeResponseDto, IdentityListDto, Problem};
 use crate::extract::ApiPath;
 use crate::problem::ApiError;
 use crate::{AppState, blocking};
@@ -127,6 +127,107 @@ pub(crate) async fn consents(
             })
             .collect();
         Ok(Json(IdentityListDto { resident, items }))
+    })
+    .await
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Issues a single-use challenge for a resident to sign with their did:key.
+#[utoipa::path(
+    post,
+    path = "/v1/identity/challenges",
+    tag = "identity",
+    responses(
+        (status = 201, description = "The challenge", body = ChallengeDto),
+        (status = 503, description = "Too many outstanding challenges", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn new_challenge(
+    State(st): State<AppState>,
+) -> Result<(axum::http::StatusCode, Json<ChallengeDto>), ApiError> {
+    let rng = |e: civic_types::CryptoError| ApiError::internal(&e);
+    let (id, c) = st
+        .challenges
+        .issue(civic_types::random_bytes().map_err(rng)?, civic_types::random_bytes().map_err(rng)?, now_ms())
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                crate::problem::types::MEMPOOL_FULL,
+                "Busy",
+                e,
+            )
+        })?;
+    let sign = format!("civic-ledger/challenge/v1\\0{id}\\n{}", c.nonce);
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(ChallengeDto { id, nonce: c.nonce, expires_at_ms: c.expires_at_ms, sign }),
+    ))
+}
+
+/// Answers a challenge: the resident's DID and a signature over it. Single use.
+#[utoipa::path(
+    post,
+    path = "/v1/identity/challenges/{id}/response",
+    tag = "identity",
+    params(("id" = String, Path, description = "The challenge id")),
+    request_body = ChallengeResponseDto,
+    responses(
+        (status = 200, description = "Verified: the DID and which attributes are attested for it", body = AuthenticatedDto),
+        (status = 400, description = "Malformed body or DID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong signature (the challenge is now used up)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, already used or expired challenge", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn answer_challenge(
+    State(st): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    raw: crate::extract::ApiBytes<4096>,
+) -> Result<Json<AuthenticatedDto>, ApiError> {
+    let body: ChallengeResponseDto = crate::extract::parse_json(&raw.body)?;
+    let resident = resident_param(&body.did)?;
+    let Ok(Did::Key(key)) = resident.parse::<Did>() else {
+        return Err(ApiError::bad_param("did", "not a did:key"));
+    };
+    let sig: civic_types::Signature =
+        body.signature.parse().map_err(|e| ApiError::bad_param("signature", e))?;
+    let Some(c) = st.challenges.take(&id) else {
+        return Err(ApiError::not_found(format!(
+            "challenge {id} is unknown or was already answered; request a new one with POST /v1/identity/challenges"
+        )));
+    };
+    if now_ms() > c.expires_at_ms {
+        return Err(ApiError::not_found(format!("challenge {id} expired; request a new one")));
+    }
+    if key.verify(&crate::challenge::challenge_signing_bytes(&id, &c.nonce), &sig).is_err() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            crate::problem::types::UNAUTHENTICATED,
+            "Authentication failed",
+            format!(
+                "the signature is not {resident}'s over this challenge; the challenge is used up, request a new one"
+            ),
+        ));
+    }
+    let node = st.node.clone();
+    blocking(move || {
+        let prefix = keys::attestation_prefix(&resident);
+        let page =
+            node.store().state_range(prefix.as_bytes(), None, 64).map_err(|e| ApiError::internal(&e))?;
+        let attested_attributes = page
+            .iter()
+            .filter_map(|(k, _)| {
+                std::str::from_utf8(k).ok()?.strip_prefix(prefix.as_str()).map(str::to_owned)
+            })
+            .collect();
+        Ok(Json(AuthenticatedDto {
+            did: resident,
+            verified: true,
+            attested_attributes,
+            height: node.head().height.get(),
+        }))
     })
     .await
 }
