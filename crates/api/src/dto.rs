@@ -1076,3 +1076,52 @@ pub struct AuthenticatedDto {
     /// Chain height the attestations were read at.
     pub height: u64,
 }
+
+/// One attribute value with the salt of its on-chain commitment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SaltedValueDto {
+    /// The value.
+    pub value: String,
+    /// 32-byte salt, hex.
+    pub salt: String,
+}
+
+/// `POST /v1/identity/residents/{did}/attributes` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AttestRequestDto {
+    /// Values and salts by attribute name (kept off chain by this node).
+    pub values: BTreeMap<String, SaltedValueDto>,
+    /// Base64 of the registrar's signed `identity.attest` transaction with the commitments.
+    pub attest_tx: String,
+}
+
+/// An attestation committed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AttestedDto {
+    /// The resident.
+    pub resident: String,
+    /// The attest transaction.
+    pub tx_hash: String,
+    /// Its block.
+    pub height: u64,
+}
+
+/// `POST /v1/identity/residents/{did}/attributes/read` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReadRequestDto {
+    /// Base64 of the reader's signed `identity.record_access` transaction.
+    pub tx: String,
+}
+
+/// Attribute values released against a committed access record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AttributesDto {
+    /// The resident.
+    pub resident: String,
+    /// Values by attribute name.
+    pub values: BTreeMap<String, String>,
+    /// The access record's transaction (prove it with /v1/txs/{hash}/proof).
+    pub access_tx: String,
+    /// Its block.
+    pub height: u64,
+}

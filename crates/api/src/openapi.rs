@@ -37,6 +37,8 @@ use crate::routes::{chain, dids, events, identity, membership, meta, state, txs}
         dids::resolve,
         identity::access_log,
         identity::consents,
+        identity::attest,
+        identity::read_attributes,
         identity::new_challenge,
         identity::answer_challenge,
         meta::landing,

@@ -378,3 +378,174 @@ pub fn identity_login(ctx: &Ctx) -> Result<()> {
     });
     Ok(())
 }
+
+fn purpose(s: &str) -> civic_identity::module::Purpose {
+    use civic_identity::module::Purpose;
+    match s {
+        "tax" => Purpose::Tax,
+        "pension" => Purpose::Pension,
+        "healthcare" => Purpose::Healthcare,
+        "utilities" => Purpose::Utilities,
+        "banking" => Purpose::Banking,
+        "telecom" => Purpose::Telecom,
+        other => Purpose::Other(other.to_owned()),
+    }
+}
+
+/// Signs `call` as the account of `key_path` with its next nonce (not submitted).
+fn account_tx(client: &Client, key_path: &Path, call: Call) -> Result<(civic_ledger::SignedTx, ChainId)> {
+    let kf = KeyFile::read(key_path)?;
+    let account = kf
+        .account
+        .clone()
+        .ok_or_else(|| anyhow!("{} is not an account key (it names no account)", key_path.display()))?;
+    let key = kf.secret().map_err(anyhow::Error::msg)?;
+    let status: Value = client.get("/v1/status")?;
+    let chain_id: ChainId =
+        serde_json::from_value(status["chain_id"].clone()).context("status has no chain_id")?;
+    let nonce: Value = client.get(&format!("/v1/accounts/{account}/nonce"))?;
+    let nonce =
+        nonce["nonce"].as_u64().ok_or_else(|| anyhow!("the node did not return a nonce for {account}"))?;
+    Ok((
+        Transaction { chain_id: chain_id.clone(), signer: account, nonce: Nonce::new(nonce), call }
+            .sign(&key),
+        chain_id,
+    ))
+}
+
+fn key_path(ctx: &Ctx) -> Result<&Path> {
+    ctx.key.as_deref().ok_or_else(|| anyhow!("pass --key with the signing key file"))
+}
+
+fn resident_key(ctx: &Ctx) -> Result<(SecretKey, String)> {
+    let kf = KeyFile::read(key_path(ctx)?)?;
+    if kf.account.is_some() {
+        bail!("--key must be the resident's own key file (civic identity new), not an account key");
+    }
+    let key = kf.secret().map_err(anyhow::Error::msg)?;
+    let did = civic_identity::Did::key(key.public_key()).to_string();
+    Ok((key, did))
+}
+
+/// `civic identity attest`.
+pub fn identity_attest(ctx: &Ctx, did: &str, attributes: &[String]) -> Result<()> {
+    let mut values = std::collections::BTreeMap::new();
+    let mut commitments = std::collections::BTreeMap::new();
+    for a in attributes {
+        let (name, value) =
+            a.split_once('=').ok_or_else(|| anyhow!("{a:?}: write attributes as name=value"))?;
+        let salt = civic_types::random_bytes()?;
+        let p = civic_identity::private::PrivateAttribute { value: value.to_owned(), salt };
+        commitments.insert(name.to_owned(), p.commitment(name));
+        values.insert(name.to_owned(), json!({ "value": value, "salt": Hash32(salt).to_hex() }));
+    }
+    let call = civic_identity::IdentityCall::Attest { resident: did.to_owned(), attributes: commitments };
+    let client = ctx.client();
+    let (tx, _) = account_tx(&client, key_path(ctx)?, Call::new(&call))?;
+    let (_, v): (u16, Value) = client.post(
+        &format!("/v1/identity/residents/{did}/attributes"),
+        &json!({ "values": values, "attest_tx": B64.encode(tx.to_bytes()) }),
+    )?;
+    ctx.print(&v, || {
+        format!("attested {} attribute(s) of {did} at height {}", attributes.len(), v["height"])
+    });
+    Ok(())
+}
+
+/// `civic identity grant`.
+pub fn identity_grant(
+    ctx: &Ctx,
+    relay_key: &Path,
+    to: &str,
+    purpose_text: &str,
+    attributes: Vec<String>,
+    days: u64,
+    id: Option<u64>,
+) -> Result<()> {
+    let (key, did) = resident_key(ctx)?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let client = ctx.client();
+    let status: Value = client.get("/v1/status")?;
+    let chain_id: ChainId =
+        serde_json::from_value(status["chain_id"].clone()).context("status has no chain_id")?;
+    let grant = civic_identity::module::ConsentGrant {
+        chain_id,
+        id: id.unwrap_or(now_ms / 1000),
+        resident: did.clone(),
+        controller: civic_types::OrgId::new(to)?,
+        attributes: attributes.into_iter().collect(),
+        purpose: purpose(purpose_text),
+        not_after: civic_types::UnixMillis::new(now_ms + days * 24 * 3600 * 1000),
+    };
+    let signature = key.sign(&grant.signing_bytes());
+    let grant_id = grant.id;
+    let call = civic_identity::IdentityCall::GrantConsent { grant, signature };
+    let (tx, _) = account_tx(&client, relay_key, Call::new(&call))?;
+    let (_, answer): (u16, Value) =
+        client.post("/v1/txs?wait=commit", &json!({ "tx": B64.encode(tx.to_bytes()) }))?;
+    print_submitted(ctx, &answer);
+    if !ctx.json && answer["receipt"]["status"] == "ok" {
+        println!("consent {grant_id} of {did} to {to}");
+    }
+    Ok(())
+}
+
+/// `civic identity revoke`.
+pub fn identity_revoke(ctx: &Ctx, relay_key: &Path, grant_id: u64) -> Result<()> {
+    let (key, did) = resident_key(ctx)?;
+    let client = ctx.client();
+    let status: Value = client.get("/v1/status")?;
+    let chain_id: ChainId =
+        serde_json::from_value(status["chain_id"].clone()).context("status has no chain_id")?;
+    let signature = key.sign(&civic_identity::module::revoke_signing_bytes(&chain_id, &did, grant_id));
+    let call = civic_identity::IdentityCall::RevokeConsent { resident: did, grant_id, signature };
+    let (tx, _) = account_tx(&client, relay_key, Call::new(&call))?;
+    let (_, answer): (u16, Value) =
+        client.post("/v1/txs?wait=commit", &json!({ "tx": B64.encode(tx.to_bytes()) }))?;
+    print_submitted(ctx, &answer);
+    Ok(())
+}
+
+/// `civic identity read`.
+pub fn identity_read(
+    ctx: &Ctx,
+    did: &str,
+    attributes: Vec<String>,
+    purpose_text: &str,
+    grant: Option<u64>,
+    legal_basis: Option<String>,
+) -> Result<()> {
+    use civic_identity::module::AccessBasis;
+    let basis = match (grant, legal_basis) {
+        (Some(grant_id), _) => AccessBasis::Consent { grant_id },
+        (None, Some(reference)) => AccessBasis::LegalBasis { reference },
+        (None, None) => bail!("pass --grant ID or --legal-basis TEXT"),
+    };
+    let call = civic_identity::IdentityCall::RecordAccess {
+        resident: did.to_owned(),
+        attributes: attributes.into_iter().collect(),
+        purpose: purpose(purpose_text),
+        basis,
+    };
+    let client = ctx.client();
+    let (tx, _) = account_tx(&client, key_path(ctx)?, Call::new(&call))?;
+    let (_, v): (u16, Value) = client.post(
+        &format!("/v1/identity/residents/{did}/attributes/read"),
+        &json!({ "tx": B64.encode(tx.to_bytes()) }),
+    )?;
+    ctx.print(&v, || {
+        let mut out = String::new();
+        for (k, val) in v["values"].as_object().into_iter().flatten() {
+            out.push_str(&format!("{k}: {}\n", val.as_str().unwrap_or("")));
+        }
+        out.push_str(&format!(
+            "(access recorded on chain: {} at height {})",
+            v["access_tx"].as_str().unwrap_or("?"),
+            v["height"]
+        ));
+        out
+    });
+    Ok(())
+}

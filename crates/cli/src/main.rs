@@ -214,6 +214,67 @@ enum IdentityCmd {
         #[arg(long)]
         did: Option<String>,
     },
+    /// A registrar attests a resident's attributes: values stay in this node's private store,
+    /// salted commitments go on chain. Sign with --key (a registrar account).
+    Attest {
+        /// The resident's did:key.
+        #[arg(long)]
+        did: String,
+        /// Attributes as name=value, e.g. name="Zhang San" national_id=110101199003074578.
+        #[arg(required = true)]
+        attributes: Vec<String>,
+    },
+    /// A resident grants an organization consent to read attributes for a purpose, signed with
+    /// the resident's --key and relayed on chain by an account (--relay-key).
+    Grant {
+        /// The account key file that submits the resident-signed grant (e.g. the agency's).
+        #[arg(long)]
+        relay_key: PathBuf,
+        /// The organization that may read.
+        #[arg(long)]
+        to: String,
+        /// tax, pension, healthcare, utilities, banking, telecom, or any other purpose text.
+        #[arg(long)]
+        purpose: String,
+        /// Comma-separated attribute names.
+        #[arg(long, value_delimiter = ',', required = true)]
+        attributes: Vec<String>,
+        /// Days the consent stays valid.
+        #[arg(long, default_value_t = 90)]
+        days: u64,
+        /// The grant's id (unique per resident; default: the current time in seconds).
+        #[arg(long)]
+        id: Option<u64>,
+    },
+    /// A resident withdraws a consent (effective from the next block), signed with --key and
+    /// relayed by --relay-key.
+    Revoke {
+        /// The account key file that submits it.
+        #[arg(long)]
+        relay_key: PathBuf,
+        /// The grant's id.
+        #[arg(long)]
+        grant: u64,
+    },
+    /// An agency reads a resident's attributes: commits an access record signed with --key, and
+    /// gets the values only if the ledger accepts it.
+    Read {
+        /// The resident's did:key.
+        #[arg(long)]
+        did: String,
+        /// Comma-separated attribute names.
+        #[arg(long, value_delimiter = ',', required = true)]
+        attributes: Vec<String>,
+        /// The purpose (as in the consent).
+        #[arg(long)]
+        purpose: String,
+        /// Read under this consent grant.
+        #[arg(long, conflicts_with = "legal_basis", required_unless_present = "legal_basis")]
+        grant: Option<u64>,
+        /// Read under a legal basis instead, e.g. "Tax Collection Act art. 12" (flagged as such).
+        #[arg(long)]
+        legal_basis: Option<String>,
+    },
     /// Prove who you are to the node remotely: answer a fresh challenge with the resident key
     /// of --key; prints the verified DID and which attributes are attested for it.
     Login,
@@ -316,6 +377,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Identity(IdentityCmd::New { out }) => commands::identity_new(&ctx, &out),
         Command::Identity(IdentityCmd::Resolve { did }) => commands::identity_resolve(&ctx, &did),
         Command::Identity(IdentityCmd::Login) => commands::identity_login(&ctx),
+        Command::Identity(IdentityCmd::Attest { did, attributes }) => {
+            commands::identity_attest(&ctx, &did, &attributes)
+        }
+        Command::Identity(IdentityCmd::Grant { relay_key, to, purpose, attributes, days, id }) => {
+            commands::identity_grant(&ctx, &relay_key, &to, &purpose, attributes, days, id)
+        }
+        Command::Identity(IdentityCmd::Revoke { relay_key, grant }) => {
+            commands::identity_revoke(&ctx, &relay_key, grant)
+        }
+        Command::Identity(IdentityCmd::Read { did, attributes, purpose, grant, legal_basis }) => {
+            commands::identity_read(&ctx, &did, attributes, &purpose, grant, legal_basis)
+        }
         Command::Identity(IdentityCmd::AccessLog { did }) => {
             commands::identity_records(&ctx, did.as_deref(), "access-log")
         }

@@ -235,7 +235,8 @@ pub fn dev(opts: DevOptions) -> Result<()> {
         dir.join("keys").join("justice.admin.json").display()
     );
     if fresh && opts.demo {
-        let stages = dev.demo_stages()?;
+        let (stages, private) = dev.demo_stages()?;
+        running.node.store().private_put(private).context("storing the demo resident's attribute values")?;
         let node = running.node.clone();
         rt.block_on(async {
             for stage in stages {

@@ -71,10 +71,31 @@ fn dev_network_cli_api_proofs_and_restart() {
     let readers: Vec<&str> =
         log["items"].as_array().unwrap().iter().map(|r| r["accessor"].as_str().unwrap()).collect();
     assert_eq!(readers, ["city-bank/verifier", "public-security/officer"]);
+    assert_eq!(log["items"][1]["basis"]["legal_basis"]["reference"], "Resident Identity Card Law, art. 15");
     let out = node.civic(&["--json", "--key", resident_key.to_str().unwrap(), "identity", "consents"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let consents: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(consents["items"][0]["status"], "active", "{consents}");
+    // The bank reads the demo resident's values under the demo consent.
+    let bank = node.key_path("city-bank/verifier");
+    let out = node.civic(&[
+        "--json",
+        "--key",
+        bank.to_str().unwrap(),
+        "identity",
+        "read",
+        "--did",
+        &did,
+        "--attributes",
+        "name",
+        "--purpose",
+        "banking",
+        "--grant",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(serde_json::from_str::<Value>(&stdout(&out)).unwrap()["values"]["name"], "Zhang San");
+
     // Remote authentication: the resident answers a challenge with their key.
     let out = node.civic(&["--json", "--key", resident_key.to_str().unwrap(), "identity", "login"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -112,3 +112,111 @@ fn consent_governs_attribute_reads_and_every_read_is_recorded() {
     }
     node.stop();
 }
+
+/// The README tour: register a resident, grant consent, read, see who read my data, revoke.
+#[test]
+fn register_grant_read_and_revoke_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), &["--no-demo"]);
+    let k = |a: &str| node.key_path(a).to_str().unwrap().to_owned();
+    let resident_file = dir.path().join("li-si.json");
+    let resident_path = resident_file.to_str().unwrap().to_owned();
+    let out = node.civic(&["--json", "identity", "new", "--out", &resident_path]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let did = serde_json::from_str::<Value>(&stdout(&out)).unwrap()["did"].as_str().unwrap().to_owned();
+
+    let out = node.civic(&[
+        "--key",
+        &k("data-bureau/registrar"),
+        "identity",
+        "attest",
+        "--did",
+        &did,
+        "name=Li Si",
+        "national_id=110101198507151234",
+        "address=7 Wangfujing Street",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Without consent: 403 naming what is missing, and the refusal is on chain.
+    let read = |reader: &str, grant: &str| {
+        node.civic(&[
+            "--json",
+            "--key",
+            &k(reader),
+            "identity",
+            "read",
+            "--did",
+            &did,
+            "--attributes",
+            "name,address",
+            "--purpose",
+            "tax",
+            "--grant",
+            grant,
+        ])
+    };
+    let out = read("public-security/verifier", "7");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("403"), "{}", stderr(&out));
+
+    // Grant, then the read returns the values.
+    let out = node.civic(&[
+        "--key",
+        &resident_path,
+        "identity",
+        "grant",
+        "--relay-key",
+        &k("public-security/verifier"),
+        "--to",
+        "public-security",
+        "--purpose",
+        "tax",
+        "--attributes",
+        "name,address",
+        "--id",
+        "7",
+    ]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = read("public-security/verifier", "7");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["values"], json!({ "name": "Li Si", "address": "7 Wangfujing Street" }));
+
+    // "Who read my data".
+    let out = node.civic(&["--json", "--key", &resident_path, "identity", "access-log"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log["items"][0]["accessor"], "public-security/verifier");
+
+    // Revoke: the next read fails.
+    let out = node.civic(&[
+        "--key",
+        &resident_path,
+        "identity",
+        "revoke",
+        "--relay-key",
+        &k("public-security/verifier"),
+        "--grant",
+        "7",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = read("public-security/verifier", "7");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("withdrawn"), "{}", stderr(&out));
+
+    // A wrong signer for the attestation is refused and leaves no values behind.
+    let out = node.civic(&[
+        "--key",
+        &k("city-bank/verifier"),
+        "identity",
+        "attest",
+        "--did",
+        &did,
+        "phone=13800000000",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("registrar"), "{}", stderr(&out));
+    node.stop();
+}

@@ -156,6 +156,9 @@ pub fn open_or_create(dir: &Path, genesis_time: UnixMillis) -> Result<DevNet, De
     Ok(DevNet { dir: dir.to_path_buf(), genesis, keys, validator, created: true })
 }
 
+/// Private-store writes: key and value (None deletes).
+pub type PrivateEntries = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
 /// Where a demo resident's key file lives (residents are not accounts: their keys are did:key).
 pub fn resident_key_path(dir: &Path, name: &str) -> PathBuf {
     dir.join("residents").join(format!("{name}.json"))
@@ -165,7 +168,7 @@ impl DevNet {
     /// The identity demo: a resident with attested attributes (commitments only), a consent
     /// grant to the bank for banking, a read under that consent, and a legal-basis identity
     /// check by public security.
-    fn identity_demo(&self) -> Result<(Vec<SignedTx>, Vec<SignedTx>), DevNetError> {
+    fn identity_demo(&self) -> Result<(Vec<SignedTx>, Vec<SignedTx>, PrivateEntries), DevNetError> {
         use civic_identity::module::{AccessBasis, ConsentGrant, IdentityCall, Purpose, commitment};
         let path = resident_key_path(&self.dir, "zhang-san");
         if !path.exists() {
@@ -185,6 +188,15 @@ impl DevNet {
             resident: resident.clone(),
             attributes: values.iter().map(|(n, v)| ((*n).to_owned(), commitment(&salt, n, v))).collect(),
         };
+        // The registrar's node keeps the values and the salt off chain.
+        let registrar_org = OrgId::new("data-bureau").map_err(|e| DevNetError::Io(e.to_string()))?;
+        let private: PrivateEntries = values
+            .iter()
+            .map(|(n, v)| {
+                let p = civic_identity::private::PrivateAttribute { value: (*v).to_owned(), salt };
+                (civic_identity::private::key(&registrar_org, &resident, n), Some(civic_types::encode(&p)))
+            })
+            .collect();
         let grant = ConsentGrant {
             chain_id: self.genesis.chain_id.clone(),
             id: 1,
@@ -223,7 +235,7 @@ impl DevNet {
                 },
             )?,
         ];
-        Ok((stage1, stage2))
+        Ok((stage1, stage2, private))
     }
 
     fn key(&self, account: &str) -> Result<(AccountId, &SecretKey), DevNetError> {
@@ -244,9 +256,10 @@ impl DevNet {
     }
 
     /// The demo activity, in stages: each stage's transactions may be submitted together; a
-    /// stage must be committed before the next is submitted. Writes the key of the organization
-    /// the demo admits to `keys/`.
-    pub fn demo_stages(&self) -> Result<Vec<Vec<SignedTx>>, DevNetError> {
+    /// stage must be committed before the next is submitted. Also returns the private (off-chain)
+    /// entries to store first: the demo resident's attribute values. Writes the key of the
+    /// organization the demo admits to `keys/`.
+    pub fn demo_stages(&self) -> Result<(Vec<Vec<SignedTx>>, PrivateEntries), DevNetError> {
         let health_admin = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
         let health_id = AccountId::new("health/admin").map_err(|e| DevNetError::Io(e.to_string()))?;
         let path = key_path(&self.dir, &health_id);
@@ -308,9 +321,9 @@ impl DevNet {
                 },
             )?,
         ];
-        let (mut identity1, identity2) = self.identity_demo()?;
+        let (mut identity1, identity2, private) = self.identity_demo()?;
         stage1.append(&mut identity1);
         stage2.extend(identity2);
-        Ok(vec![stage1, stage2])
+        Ok((vec![stage1, stage2], private))
     }
 }

@@ -9,7 +9,12 @@ use civic_types::Role;
 use serde_json::{Value, json};
 
 use crate::auth::{Caller, SignedCaller, forbidden};
-use crate::dto::{AuthenticatedDto, ChallengeDto, ChallengeResponseDto, IdentityListDto, Problem};
+use std::collections::BTreeMap;
+
+use crate::dto::{
+    AttestRequestDto, AttestedDto, AttributesDto, AuthenticatedDto, ChallengeDto, ChallengeResponseDto,
+    IdentityListDto, Problem, ReadRequestDto,
+};
 use crate::extract::ApiPath;
 use crate::problem::ApiError;
 use crate::{AppState, blocking};
@@ -228,6 +233,160 @@ pub(crate) async fn answer_challenge(
             attested_attributes,
             height: node.head().height.get(),
         }))
+    })
+    .await
+}
+
+/// A rejected receipt as a 403 problem carrying the ledger's reason.
+fn refused(receipt: &civic_ledger::Receipt) -> Option<ApiError> {
+    match &receipt.outcome {
+        civic_ledger::Outcome::Ok => None,
+        civic_ledger::Outcome::Rejected { code, reason } => Some(forbidden(format!(
+            "the ledger rejected the transaction ({code}): {reason} (the rejection is on chain as {})",
+            receipt.tx_hash
+        ))),
+    }
+}
+
+fn identity_call(tx: &civic_ledger::SignedTx) -> Result<civic_identity::IdentityCall, ApiError> {
+    tx.tx.call.decode::<civic_identity::IdentityCall>().map_err(|e| ApiError::bad_param("tx", e))
+}
+
+/// A registrar records a resident's attribute values: the values and salts go to this node's
+/// private store, the signed `attest` transaction (commitments only) to the chain.
+#[utoipa::path(
+    post,
+    path = "/v1/identity/residents/{did}/attributes",
+    tag = "identity",
+    params(("did" = String, Path, description = "The resident's did:key")),
+    request_body = AttestRequestDto,
+    responses(
+        (status = 200, description = "Attested: values stored off chain, commitments committed", body = AttestedDto),
+        (status = 400, description = "Malformed, or values that do not match the transaction's commitments", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The signer may not attest (the ledger's reason)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn attest(
+    State(st): State<AppState>,
+    ApiPath(did): ApiPath<String>,
+    raw: crate::extract::ApiBytes<65536>,
+) -> Result<Json<AttestedDto>, ApiError> {
+    let resident = resident_param(&did)?;
+    let body: AttestRequestDto = crate::extract::parse_json(&raw.body)?;
+    let tx = crate::routes::txs::decode_b64_tx("attest_tx", &body.attest_tx)?;
+    let civic_identity::IdentityCall::Attest { resident: r, attributes } = identity_call(&tx)? else {
+        return Err(ApiError::bad_param("attest_tx", "not an identity attest call"));
+    };
+    if r != resident {
+        return Err(ApiError::bad_param("attest_tx", format!("attests {r}, not {resident}")));
+    }
+    let names: std::collections::BTreeSet<&String> = attributes.keys().collect();
+    if names != body.values.keys().collect() {
+        return Err(ApiError::bad_param(
+            "values",
+            "must carry exactly the attributes the transaction attests",
+        ));
+    }
+    let mut private = Vec::new();
+    for (name, v) in &body.values {
+        let salt = v
+            .salt
+            .parse::<civic_types::Hash32>()
+            .map_err(|_| ApiError::bad_param("values", "salt must be 64 hex characters"))?
+            .0;
+        let p = civic_identity::private::PrivateAttribute { value: v.value.clone(), salt };
+        if Some(&p.commitment(name)) != attributes.get(name) {
+            return Err(ApiError::bad_param(
+                "values",
+                format!("the value of {name} does not match its commitment"),
+            ));
+        }
+        let org = tx.tx.signer.org();
+        private.push((civic_identity::private::key(&org, &resident, name), Some(civic_types::encode(&p))));
+    }
+    if !tx.verify_signature() {
+        return Err(ApiError::from_submit(&civic_node::SubmitError::BadSignature));
+    }
+    // Values are kept before the commitments are committed, so an acknowledged attestation
+    // always has its values here; a refused one has them removed again.
+    let node = st.node.clone();
+    let keys_only: Vec<(Vec<u8>, Option<Vec<u8>>)> = private.iter().map(|(k, _)| (k.clone(), None)).collect();
+    blocking(move || node.store().private_put(private).map_err(|e| ApiError::internal(&e))).await?;
+    let result = crate::routes::txs::submit_and_wait(&st, tx).await;
+    let failed = match &result {
+        Ok(c) => refused(&c.receipt),
+        Err(e) => Some(e.clone()),
+    };
+    if let Some(e) = failed {
+        let node = st.node.clone();
+        blocking(move || node.store().private_put(keys_only).map_err(|e| ApiError::internal(&e))).await?;
+        return Err(e);
+    }
+    let c = result?;
+    Ok(Json(AttestedDto { resident, tx_hash: c.receipt.tx_hash.to_hex(), height: c.height.get() }))
+}
+
+/// An agency reads a resident's attribute values. The body is the agency's signed
+/// `record_access` transaction: the node commits it first, and releases the values only if the
+/// ledger accepted it (a live consent of the agency's organization covering the attributes and
+/// purpose, or a named legal basis). A refusal is a 403 naming what is missing — and is itself
+/// on chain.
+#[utoipa::path(
+    post,
+    path = "/v1/identity/residents/{did}/attributes/read",
+    tag = "identity",
+    params(("did" = String, Path, description = "The resident's did:key")),
+    request_body = ReadRequestDto,
+    responses(
+        (status = 200, description = "The values, released against the committed access record", body = AttributesDto),
+        (status = 400, description = "Malformed, or not a record_access for this resident", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No live consent or legal basis (the ledger's reason)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The values are held by another organization's node", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn read_attributes(
+    State(st): State<AppState>,
+    ApiPath(did): ApiPath<String>,
+    raw: crate::extract::ApiBytes<65536>,
+) -> Result<Json<AttributesDto>, ApiError> {
+    let resident = resident_param(&did)?;
+    let body: ReadRequestDto = crate::extract::parse_json(&raw.body)?;
+    let tx = crate::routes::txs::decode_b64_tx("tx", &body.tx)?;
+    let civic_identity::IdentityCall::RecordAccess { resident: r, attributes, .. } = identity_call(&tx)?
+    else {
+        return Err(ApiError::bad_param("tx", "not an identity record_access call"));
+    };
+    if r != resident {
+        return Err(ApiError::bad_param("tx", format!("records access to {r}, not {resident}")));
+    }
+    let c = crate::routes::txs::submit_and_wait(&st, tx).await?;
+    if let Some(e) = refused(&c.receipt) {
+        return Err(e);
+    }
+    let node = st.node.clone();
+    let tx_hash = c.receipt.tx_hash.to_hex();
+    let height = c.height.get();
+    blocking(move || {
+        let mut values = BTreeMap::new();
+        for name in &attributes {
+            let att: civic_identity::module::Attestation = node
+                .state_value(&keys::attestation(&resident, name))?
+                .ok_or_else(|| ApiError::not_found(format!("{name} is not attested for {resident}")))?;
+            let bytes = node
+                .store()
+                .private_get(&civic_identity::private::key(&att.org, &resident, name))
+                .map_err(|e| ApiError::internal(&e))?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "the value of {name} is held by {}'s node, not this one; send the same request there",
+                        att.org
+                    ))
+                })?;
+            let p: civic_identity::private::PrivateAttribute =
+                civic_types::decode(&bytes, 1 << 20).map_err(|e| ApiError::internal(&e))?;
+            values.insert(name.clone(), p.value);
+        }
+        Ok(Json(AttributesDto { resident, values, access_tx: tx_hash, height }))
     })
     .await
 }

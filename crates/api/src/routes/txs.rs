@@ -57,7 +57,7 @@ impl Drop for Watch {
     }
 }
 
-fn decode_b64_tx(field: &str, s: &str) -> Result<SignedTx, ApiError> {
+pub(crate) fn decode_b64_tx(field: &str, s: &str) -> Result<SignedTx, ApiError> {
     let bytes = B64.decode(s).map_err(|e| {
         ApiError::bad_encoding(format!("`{field}` is not standard base64 (with padding): {e}"))
     })?;
@@ -159,6 +159,38 @@ pub(crate) async fn submit_tx(
         () = st.shutting_down() => Ok(pending(hash, Some(format!(
             "the node is shutting down; look the transaction up later at /v1/txs/{hash}"
         )))),
+    }
+}
+
+/// Submits `tx` and waits for its commit; a transaction still pending after the wait, dropped by
+/// the proposer, or caught by shutdown is an error (for endpoints that act on the receipt).
+pub(crate) async fn submit_and_wait(st: &AppState, tx: SignedTx) -> Result<civic_node::Committed, ApiError> {
+    let hash = tx.hash();
+    let mut watch = Watch::new(st.node.clone(), hash);
+    let node = st.node.clone();
+    blocking(move || node.submit(tx).map_err(|e| ApiError::from_submit(&e))).await?;
+    let still_pending = || {
+        ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            types::INTERNAL,
+            "Not committed in time",
+            format!("transaction {hash} is still pending; look it up later at /v1/txs/{hash} and retry"),
+        )
+    };
+    let Some(rx) = watch.rx.as_mut() else { return Err(still_pending()) };
+    tokio::select! {
+        outcome = rx => match outcome {
+            Ok(WaitOutcome::Committed(c)) => Ok(c),
+            Ok(WaitOutcome::Dropped(reason)) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                types::DROPPED,
+                "Transaction dropped",
+                format!("the block proposer dropped transaction {hash} without executing it: {reason}"),
+            )),
+            Err(_) => Err(still_pending()),
+        },
+        () = tokio::time::sleep(st.options.commit_wait) => Err(still_pending()),
+        () = st.shutting_down() => Err(still_pending()),
     }
 }
 

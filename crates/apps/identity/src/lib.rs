@@ -10,6 +10,7 @@
 
 pub mod did;
 pub mod module;
+pub mod private;
 
 pub use did::{Did, DidError, civic_document, did_key_document, multikey};
 pub use module::{
