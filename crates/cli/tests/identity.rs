@@ -2,6 +2,8 @@
 //! consent with their own key, agencies' reads are recorded or refused with a reason, and
 //! revocation takes effect at the next block. Attribute values never reach the chain.
 
+#![allow(clippy::disallowed_methods)] // the expiry test reads the wall clock, as the node does
+
 mod harness;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -218,5 +220,50 @@ fn register_grant_read_and_revoke_through_the_cli() {
     ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("registrar"), "{}", stderr(&out));
+    node.stop();
+}
+
+/// A consent stops working when its validity ends, by block time.
+#[test]
+fn an_expired_grant_no_longer_allows_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), &["--no-demo"]);
+    let resident_key = SecretKey::from_seed(&[0x77; 32]);
+    let resident = Did::key(resident_key.public_key()).to_string();
+    let salt = [1u8; 32];
+    let attest = IdentityCall::Attest {
+        resident: resident.clone(),
+        attributes: BTreeMap::from([("name".to_owned(), commitment(&salt, "name", "Wang Wu"))]),
+    };
+    let (_, v) = node.submit_wait(&node.sign("data-bureau/registrar", &attest));
+    assert_eq!(v["receipt"]["status"], "ok", "{v}");
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let valid_ms = 1500;
+    let grant = ConsentGrant {
+        chain_id: ChainId::new("civic-dev").unwrap(),
+        id: 9,
+        resident: resident.clone(),
+        controller: OrgId::new("public-security").unwrap(),
+        attributes: BTreeSet::from(["name".to_owned()]),
+        purpose: Purpose::Tax,
+        not_after: UnixMillis::new(now_ms + valid_ms),
+    };
+    let signature = resident_key.sign(&grant.signing_bytes());
+    let (_, v) = node.submit_wait(
+        &node.sign("public-security/verifier", &IdentityCall::GrantConsent { grant, signature }),
+    );
+    assert_eq!(v["receipt"]["status"], "ok", "{v}");
+    let read = IdentityCall::RecordAccess {
+        resident: resident.clone(),
+        attributes: BTreeSet::from(["name".to_owned()]),
+        purpose: Purpose::Tax,
+        basis: AccessBasis::Consent { grant_id: 9 },
+    };
+    // Expiry is judged by block time, which is the node's wall clock: let the validity pass.
+    std::thread::sleep(std::time::Duration::from_millis(valid_ms + 200));
+    let (_, v) = node.submit_wait(&node.sign("public-security/verifier", &read));
+    assert_eq!(v["receipt"]["code"], "unauthorized", "{v}");
+    assert!(v["receipt"]["reason"].as_str().unwrap().contains("expired"), "{v}");
     node.stop();
 }

@@ -82,13 +82,6 @@ pub enum DevNetError {
     Genesis(String, String),
 }
 
-fn getrandom_fill(buf: &mut [u8; 32]) -> Result<(), DevNetError> {
-    // A fresh key's seed is as good a random source as any here, and avoids another dependency.
-    let k = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
-    *buf = k.seed();
-    Ok(())
-}
-
 /// Where an account's key file lives.
 pub fn key_path(dir: &Path, account: &AccountId) -> PathBuf {
     dir.join("keys").join(format!("{}.{}.json", account.org(), account.name()))
@@ -168,22 +161,22 @@ impl DevNet {
     /// The identity demo: a resident with attested attributes (commitments only), a consent
     /// grant to the bank for banking, a read under that consent, and a legal-basis identity
     /// check by public security.
-    fn identity_demo(&self) -> Result<(Vec<SignedTx>, Vec<SignedTx>, PrivateEntries), DevNetError> {
-        use civic_identity::module::{AccessBasis, ConsentGrant, IdentityCall, Purpose, commitment};
-        let path = resident_key_path(&self.dir, "zhang-san");
+    /// A demo resident: key file (created once), did:key, the registrar's attest call and the
+    /// private entries holding the values and salt.
+    fn demo_resident(
+        &self,
+        name: &str,
+        values: &[(&str, &str)],
+    ) -> Result<(SecretKey, String, civic_identity::IdentityCall, PrivateEntries), DevNetError> {
+        use civic_identity::module::{IdentityCall, commitment};
+        let path = resident_key_path(&self.dir, name);
         if !path.exists() {
             let key = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
             KeyFile::new(None, &key).write(&path)?;
         }
         let resident_key = KeyFile::read(&path)?.secret().map_err(DevNetError::Io)?;
         let resident = civic_identity::Did::key(resident_key.public_key()).to_string();
-        let mut salt = [0u8; 32];
-        getrandom_fill(&mut salt)?;
-        let values = [
-            ("name", "Zhang San"),
-            ("national_id", "110101199003074578"),
-            ("address", "12 Chang'an Avenue, Dongcheng District"),
-        ];
+        let salt = civic_types::random_bytes().map_err(|e| DevNetError::Io(e.to_string()))?;
         let attest = IdentityCall::Attest {
             resident: resident.clone(),
             attributes: values.iter().map(|(n, v)| ((*n).to_owned(), commitment(&salt, n, v))).collect(),
@@ -197,19 +190,58 @@ impl DevNet {
                 (civic_identity::private::key(&registrar_org, &resident, n), Some(civic_types::encode(&p)))
             })
             .collect();
+        Ok((resident_key, resident, attest, private))
+    }
+
+    /// The identity demo: two residents with attested attributes (values off chain), consent
+    /// grants to the bank (banking) and to public security (tax), reads under those consents,
+    /// and a legal-basis identity check by public security.
+    fn identity_demo(&self) -> Result<(Vec<SignedTx>, Vec<SignedTx>, PrivateEntries), DevNetError> {
+        use civic_identity::module::{AccessBasis, ConsentGrant, IdentityCall, Purpose};
+        let (resident_key, resident, attest, mut private) = self.demo_resident(
+            "zhang-san",
+            &[
+                ("name", "Zhang San"),
+                ("national_id", "110101199003074578"),
+                ("address", "12 Chang'an Avenue, Dongcheng District"),
+            ],
+        )?;
+        let (li_key, li, li_attest, li_private) = self.demo_resident(
+            "li-si",
+            &[("name", "Li Si"), ("national_id", "110101198507151234"), ("income_bracket", "B")],
+        )?;
+        private.extend(li_private);
+        let org = |s: &str| OrgId::new(s).map_err(|e| DevNetError::Io(e.to_string()));
+        let year = UnixMillis::new(self.genesis.genesis_time.get() + 365 * 24 * 3600 * 1000);
+        let li_grant = ConsentGrant {
+            chain_id: self.genesis.chain_id.clone(),
+            id: 1,
+            resident: li.clone(),
+            controller: org("public-security")?,
+            attributes: BTreeSet::from(["name".to_owned(), "income_bracket".to_owned()]),
+            purpose: Purpose::Tax,
+            not_after: year,
+        };
+        let li_signature = li_key.sign(&li_grant.signing_bytes());
         let grant = ConsentGrant {
             chain_id: self.genesis.chain_id.clone(),
             id: 1,
             resident: resident.clone(),
-            controller: OrgId::new("city-bank").map_err(|e| DevNetError::Io(e.to_string()))?,
+            controller: org("city-bank")?,
             attributes: BTreeSet::from(["name".to_owned(), "national_id".to_owned(), "address".to_owned()]),
             purpose: Purpose::Banking,
-            not_after: UnixMillis::new(self.genesis.genesis_time.get() + 365 * 24 * 3600 * 1000),
+            not_after: year,
         };
         let signature = resident_key.sign(&grant.signing_bytes());
         let stage1 = vec![
             self.tx("data-bureau/registrar", 0, &attest)?,
+            self.tx("data-bureau/registrar", 1, &li_attest)?,
             self.tx("city-bank/verifier", 0, &IdentityCall::GrantConsent { grant, signature })?,
+            self.tx(
+                "public-security/verifier",
+                0,
+                &IdentityCall::GrantConsent { grant: li_grant, signature: li_signature },
+            )?,
         ];
         let stage2 = vec![
             self.tx(
@@ -232,6 +264,16 @@ impl DevNet {
                     basis: AccessBasis::LegalBasis {
                         reference: "Resident Identity Card Law, art. 15".into(),
                     },
+                },
+            )?,
+            self.tx(
+                "public-security/verifier",
+                1,
+                &IdentityCall::RecordAccess {
+                    resident: li,
+                    attributes: BTreeSet::from(["income_bracket".to_owned()]),
+                    purpose: Purpose::Tax,
+                    basis: AccessBasis::Consent { grant_id: 1 },
                 },
             )?,
         ];
