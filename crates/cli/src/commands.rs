@@ -33,18 +33,6 @@ impl Ctx {
             println!("{}", text());
         }
     }
-
-    fn signer(&self) -> Result<(AccountId, SecretKey)> {
-        let path = self.key.as_ref().ok_or_else(|| {
-            anyhow!("this command signs a transaction: pass --key FILE (e.g. civic-dev-data/keys/justice.admin.json)")
-        })?;
-        let kf = KeyFile::read(path)?;
-        let account = kf
-            .account
-            .clone()
-            .ok_or_else(|| anyhow!("{} is not an account key (it names no account)", path.display()))?;
-        Ok((account, kf.secret().map_err(anyhow::Error::msg)?))
-    }
 }
 
 /// `civic keys new`.
@@ -101,17 +89,21 @@ pub fn keys_list(ctx: &Ctx, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The chain id of the node `client` talks to.
+fn chain_id_of(client: &Client) -> Result<ChainId> {
+    let status: Value = client.get("/v1/status")?;
+    serde_json::from_value(status["chain_id"].clone()).context("the node's status has no chain_id")
+}
+
 /// Signs `call` with the --key account and submits it, waiting for the commit when `wait`.
 fn sign_and_submit(ctx: &Ctx, call: Call, wait: bool) -> Result<Value> {
     let client = ctx.client();
-    let (account, key) = ctx.signer()?;
-    let status: Value = client.get("/v1/status")?;
-    let chain_id: ChainId =
-        serde_json::from_value(status["chain_id"].clone()).context("status has no chain_id")?;
-    let nonce: Value = client.get(&format!("/v1/accounts/{account}/nonce"))?;
-    let nonce =
-        nonce["nonce"].as_u64().ok_or_else(|| anyhow!("the node did not return a nonce for {account}"))?;
-    let tx = Transaction { chain_id, signer: account, nonce: Nonce::new(nonce), call }.sign(&key);
+    let path = ctx.key.as_deref().ok_or_else(|| {
+        anyhow!(
+            "this command signs a transaction: pass --key FILE (e.g. civic-dev-data/keys/justice.admin.json)"
+        )
+    })?;
+    let (tx, _) = account_tx(&client, path, call)?;
     let path = if wait { "/v1/txs?wait=commit" } else { "/v1/txs" };
     let (_, answer): (u16, Value) = client.post(path, &json!({ "tx": B64.encode(tx.to_bytes()) }))?;
     Ok(answer)
@@ -140,9 +132,7 @@ fn print_submitted(ctx: &Ctx, answer: &Value) {
 pub fn tx_submit(ctx: &Ctx, module: &str, call: &str, wait: bool) -> Result<()> {
     let call_json: Value = serde_json::from_str(call).context("the call is not valid JSON")?;
     // Modules check calls against the chain they are for (e.g. a resident's consent names it).
-    let status: Value = ctx.client().get("/v1/status")?;
-    let chain_id: ChainId =
-        serde_json::from_value(status["chain_id"].clone()).context("status has no chain_id")?;
+    let chain_id = chain_id_of(&ctx.client())?;
     let executor = civic_node::runtime::executor(chain_id);
     let call = executor.call_from_json(module, call_json).map_err(|e| anyhow!("{e}"))?;
     let answer = sign_and_submit(ctx, call, wait)?;
@@ -400,9 +390,7 @@ fn account_tx(client: &Client, key_path: &Path, call: Call) -> Result<(civic_led
         .clone()
         .ok_or_else(|| anyhow!("{} is not an account key (it names no account)", key_path.display()))?;
     let key = kf.secret().map_err(anyhow::Error::msg)?;
-    let status: Value = client.get("/v1/status")?;
-    let chain_id: ChainId =
-        serde_json::from_value(status["chain_id"].clone()).context("status has no chain_id")?;
+    let chain_id = chain_id_of(client)?;
     let nonce: Value = client.get(&format!("/v1/accounts/{account}/nonce"))?;
     let nonce =
         nonce["nonce"].as_u64().ok_or_else(|| anyhow!("the node did not return a nonce for {account}"))?;
@@ -467,9 +455,7 @@ pub fn identity_grant(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let client = ctx.client();
-    let status: Value = client.get("/v1/status")?;
-    let chain_id: ChainId =
-        serde_json::from_value(status["chain_id"].clone()).context("status has no chain_id")?;
+    let chain_id = chain_id_of(&client)?;
     let grant = civic_identity::module::ConsentGrant {
         chain_id,
         id: id.unwrap_or(now_ms / 1000),
@@ -496,9 +482,7 @@ pub fn identity_grant(
 pub fn identity_revoke(ctx: &Ctx, relay_key: &Path, grant_id: u64) -> Result<()> {
     let (key, did) = resident_key(ctx)?;
     let client = ctx.client();
-    let status: Value = client.get("/v1/status")?;
-    let chain_id: ChainId =
-        serde_json::from_value(status["chain_id"].clone()).context("status has no chain_id")?;
+    let chain_id = chain_id_of(&client)?;
     let signature = key.sign(&civic_identity::module::revoke_signing_bytes(&chain_id, &did, grant_id));
     let call = civic_identity::IdentityCall::RevokeConsent { resident: did, grant_id, signature };
     let (tx, _) = account_tx(&client, relay_key, Call::new(&call))?;
