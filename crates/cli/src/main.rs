@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Civic Ledger: a permissioned blockchain for public services.
 #[derive(Parser)]
-#[command(name = "civic", version, about, long_about = None, propagate_version = true)]
+#[command(name = "civic", version, propagate_version = true)]
 struct Cli {
     /// The node to talk to.
     #[arg(long, global = true, env = "CIVIC_NODE", default_value = "http://127.0.0.1:8080")]
@@ -65,7 +65,8 @@ enum Command {
         #[arg(long, default_value = "")]
         label: String,
     },
-    /// Residents' identities: create a resident key (did:key), resolve DIDs.
+    /// Identity: resident keys (did:key), attestation, consent, consent-gated reads, "who read my
+    /// data", remote login, DID resolution.
     #[command(subcommand)]
     Identity(IdentityCmd),
     /// Check proofs offline.
