@@ -9,5 +9,6 @@ use civic_types::ChainId;
 pub fn executor(chain_id: ChainId) -> Executor {
     let mut e = Executor::new(chain_id.clone());
     e.register(Box::new(civic_identity::Identity::new(chain_id)));
+    e.register(Box::new(civic_licenses::Licenses));
     e
 }
