@@ -10,6 +10,8 @@ pub mod chain;
 pub mod exec;
 pub mod modules;
 pub mod state;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tx;
 
 pub use block::{Block, BlockHeader, Certificate, Event, Outcome, Receipt};

@@ -102,7 +102,7 @@ fn get<T: serde::de::DeserializeOwned>(c: &Chain, key: &str) -> Option<T> {
 
 /// A chain where `r` is attested and has granted consent 1 (name, address; tax) to the tax office.
 fn attested_with_grant(r: &Resident) -> Chain {
-    let mut c = Chain::new();
+    let mut c = common::chain();
     ok(&c.run(REGISTRAR, &attest_call(r)));
     let g = grant(r, 1, "tax", &["name", "address"], far_future());
     ok(&c.run(TAX, &signed(g, &r.key)));
@@ -189,7 +189,7 @@ fn revocation_takes_effect_from_its_block() {
 #[test]
 fn expired_grant_is_rejected() {
     let r = resident(54);
-    let mut c = Chain::new();
+    let mut c = common::chain();
     ok(&c.run(REGISTRAR, &attest_call(&r)));
     // Valid for exactly one more block: granted in the next block, expired in the one after.
     let until = UnixMillis::new(c.next_time().get() + 1);
@@ -206,7 +206,7 @@ fn expired_grant_is_rejected() {
 #[test]
 fn grant_signed_by_another_key_is_rejected() {
     let r = resident(55);
-    let mut c = Chain::new();
+    let mut c = common::chain();
     ok(&c.run(REGISTRAR, &attest_call(&r)));
     let forged = signed(grant(&r, 1, "tax", &["name"], far_future()), &key(61));
     rejected(&c.run(TAX, &forged), "unauthorized", "is not signed by the key of");
@@ -223,7 +223,7 @@ fn grant_signed_by_another_key_is_rejected() {
 #[test]
 fn grant_rules() {
     let r = resident(56);
-    let mut c = Chain::new();
+    let mut c = common::chain();
     ok(&c.run(REGISTRAR, &attest_call(&r)));
     let g = grant(&r, 1, "tax", &["name"], far_future());
     ok(&c.run(TAX, &signed(g.clone(), &r.key)));
@@ -244,7 +244,7 @@ fn grant_rules() {
 #[test]
 fn legal_basis_read_is_recorded_as_such() {
     let r = resident(57);
-    let mut c = Chain::new();
+    let mut c = common::chain();
     ok(&c.run(REGISTRAR, &attest_call(&r)));
     let basis = AccessBasis::LegalBasis { reference: "Tax Collection Act art. 12".into() };
     ok(&c.run(BANK, &read(&r, &["id_number"], basis.clone())));
@@ -263,7 +263,7 @@ fn legal_basis_read_is_recorded_as_such() {
 #[test]
 fn only_registrars_attest_and_reattestation_bumps_version() {
     let r = resident(58);
-    let mut c = Chain::new();
+    let mut c = common::chain();
     rejected(&c.run(TAX, &attest_call(&r)), "unauthorized", "lacks the role registrar");
     rejected(&c.run("data-bureau/admin", &attest_call(&r)), "unauthorized", "lacks the role registrar");
     assert!(get::<Attestation>(&c, &keys::attestation(&r.did, "name")).is_none());

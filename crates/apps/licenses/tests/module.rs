@@ -90,7 +90,7 @@ fn renew(id: &str, until: u64) -> LicenseCall {
 
 /// A chain with the lawyer's license type registered and the justice bureau trusted for it.
 fn registry() -> Chain {
-    let mut c = Chain::new();
+    let mut c = common::chain();
     let register = LicenseCall::RegisterType {
         type_id: LAWYER.into(),
         name: "Lawyer's practice license".into(),
