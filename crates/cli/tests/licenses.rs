@@ -26,19 +26,16 @@ fn submit(node: &DevNode, account: &str, call: Value) -> Value {
 fn lawyer_license_lifecycle_with_management_records() {
     let dir = tempfile::tempdir().unwrap();
     let node = DevNode::start(dir.path(), &["--no-demo"]);
-    let claims = [
-        "holder_name",
-        "national_id_hash",
-        "license_number",
-        "law_firm",
-        "practice_area",
-        "issue_date",
-        "valid_until",
-    ];
+    let schema = json!({
+        "type": "object",
+        "properties": {"holder_name": {"type": "string"}, "license_number": {"type": "string"}},
+        "required": ["holder_name", "license_number"],
+        "additionalProperties": false
+    });
     let v = submit(
         &node,
         "justice/admin",
-        json!({"register_type": {"type_id": "lawyer-practice", "name": "Lawyer's practice license", "claims": claims}}),
+        json!({"register_type": {"type_id": "lawyer-practice", "name": "Lawyer's practice license", "schema": schema.to_string()}}),
     );
     assert_eq!(v["receipt"]["status"], "ok", "{v}");
     let v = submit(
@@ -48,8 +45,7 @@ fn lawyer_license_lifecycle_with_management_records() {
     );
     assert_eq!(v["receipt"]["status"], "ok", "{v}");
 
-    let values: serde_json::Map<String, Value> =
-        claims.iter().map(|c| ((*c).to_owned(), json!(format!("{c} value")))).collect();
+    let values = json!({"holder_name": "Zhang San", "license_number": "13101202611001"});
     let issue = json!({"issue": {
         "license_id": "BJ-2026-0001", "type_id": "lawyer-practice",
         "holder": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp",

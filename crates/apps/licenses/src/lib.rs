@@ -7,9 +7,12 @@
 //! credential export (W3C VC, status lists) is built on top of this state elsewhere; this crate
 //! only assigns each license its stable status-list index.
 
+pub mod credential;
 pub mod module;
+pub mod schema;
+pub mod verify;
 
 pub use module::{
     Action, EffectiveStatus, License, LicenseCall, LicenseType, Licenses, ManagementRecord, Status,
-    TransitionError, TrustedIssuer, UsageRecord, Verdict, keys,
+    StatusPurpose, TransitionError, TrustedIssuer, UsageRecord, UsageVerifier, Verdict, keys,
 };

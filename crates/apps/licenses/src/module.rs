@@ -29,6 +29,8 @@ use civic_ledger::tx::{MAX_TX_BYTES, ModuleCall};
 use civic_types::{AccountId, Height, OrgId, Role, UnixMillis};
 use serde::{Deserialize, Serialize};
 
+use crate::schema::ClaimSchema;
+
 const MODULE: &str = "licenses";
 /// Longest license type id (`[a-z0-9-]`).
 pub const MAX_TYPE_ID: usize = 64;
@@ -62,6 +64,25 @@ pub enum Verdict {
     },
 }
 
+/// Who made a verification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageVerifier {
+    /// Someone without an account (the public verification page, an anonymous API call).
+    Public,
+    /// An account of this ledger.
+    Account(AccountId),
+}
+
+impl fmt::Display for UsageVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageVerifier::Public => f.write_str("public"),
+            UsageVerifier::Account(a) => write!(f, "{a}"),
+        }
+    }
+}
+
 /// Licenses calls.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -72,8 +93,8 @@ pub enum LicenseCall {
         type_id: String,
         /// Display name, 1–128 bytes.
         name: String,
-        /// Claim names (`[a-z0-9_]{1,64}`), 1–64 of them; every license carries exactly these.
-        claims: BTreeSet<String>,
+        /// The JSON Schema of its claims, in the subset [`crate::schema`] enforces.
+        schema: String,
     },
     /// An admin trusts `org` to issue licenses of `type_id`.
     TrustIssuer {
@@ -134,13 +155,17 @@ pub enum LicenseCall {
         /// Why, 1–256 bytes.
         reason: String,
     },
-    /// Any account records that it verified a license.
+    /// An account records a verification of a license: its own, or (with the `verifier` role, as
+    /// a node's verification service) one made by a member of the public or by another account
+    /// that authenticated to the service.
     RecordUsage {
         /// The license.
         license_id: String,
+        /// Who verified.
+        verifier: UsageVerifier,
         /// What for, 1–128 bytes.
         purpose: String,
-        /// The verifier's verdict.
+        /// The verdict.
         verdict: Verdict,
     },
 }
@@ -158,6 +183,8 @@ pub struct LicenseType {
     pub name: String,
     /// Claim names of its schema.
     pub claims: BTreeSet<String>,
+    /// Its claim schema (RFC 8785 canonical JSON).
+    pub schema: String,
     /// The admin that registered it.
     pub registered_by: AccountId,
     /// Block height.
@@ -390,10 +417,10 @@ pub struct UsageRecord {
     pub seq: u64,
     /// The license.
     pub license_id: String,
-    /// The verifying account.
-    pub verifier: AccountId,
-    /// Its organization.
-    pub org: OrgId,
+    /// Who verified.
+    pub verifier: UsageVerifier,
+    /// The account that recorded it (the verifier itself, or a verification service).
+    pub recorded_by: AccountId,
     /// What the verification was for.
     pub purpose: String,
     /// Its outcome.
@@ -404,9 +431,40 @@ pub struct UsageRecord {
     pub time: UnixMillis,
 }
 
+/// What a status list records: one list per purpose, per issuer organization and license type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusPurpose {
+    /// Set for good when a license is revoked.
+    Revocation,
+    /// Set while a license is suspended.
+    Suspension,
+}
+
+impl StatusPurpose {
+    /// Both purposes, in canonical order.
+    pub const ALL: [StatusPurpose; 2] = [StatusPurpose::Revocation, StatusPurpose::Suspension];
+
+    /// The Bitstring Status List `statusPurpose` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusPurpose::Revocation => "revocation",
+            StatusPurpose::Suspension => "suspension",
+        }
+    }
+}
+
+impl fmt::Display for StatusPurpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// State keys, all under `licenses/`.
 pub mod keys {
     use civic_types::OrgId;
+
+    use super::StatusPurpose;
 
     /// Prefix of all license types.
     pub const TYPE_PREFIX: &str = "licenses/type/";
@@ -431,9 +489,26 @@ pub mod keys {
     pub fn issuer_prefix(type_id: &str) -> String {
         format!("{ISSUER_PREFIX}{type_id}/")
     }
-    /// The next status-list index of `type_id`.
-    pub fn status_counter(type_id: &str) -> String {
-        format!("licenses/status-counter/{type_id}")
+    /// The next status-list index of `org`'s licenses of `type_id`.
+    pub fn status_counter(org: &OrgId, type_id: &str) -> String {
+        format!("licenses/status-counter/{org}/{type_id}")
+    }
+    /// Present (holding the license id) while bit `index` of `org`'s `purpose` list for
+    /// `type_id` is set.
+    pub fn status_bit(org: &OrgId, type_id: &str, purpose: StatusPurpose, index: u64) -> String {
+        format!("licenses/status/{org}/{type_id}/{purpose}/{index:020}")
+    }
+    /// Prefix of the set bits of one status list (all pages).
+    pub fn status_bit_prefix(org: &OrgId, type_id: &str, purpose: StatusPurpose) -> String {
+        format!("licenses/status/{org}/{type_id}/{purpose}/")
+    }
+    /// Present (empty) for each license of `holder`.
+    pub fn holder(holder: &str, license_id: &str) -> String {
+        format!("licenses/holder/{holder}/{license_id}")
+    }
+    /// Prefix of `holder`'s licenses.
+    pub fn holder_prefix(holder: &str) -> String {
+        format!("licenses/holder/{holder}/")
     }
     /// A license.
     pub fn license(license_id: &str) -> String {
@@ -559,10 +634,10 @@ fn parse(payload: &[u8]) -> Result<LicenseCall, TxError> {
 fn decode(payload: &[u8]) -> Result<LicenseCall, TxError> {
     let call = parse(payload)?;
     match &call {
-        LicenseCall::RegisterType { type_id, name, claims } => {
+        LicenseCall::RegisterType { type_id, name, schema } => {
             check_type_id(type_id)?;
             check_text("the type name", name, MAX_TYPE_NAME)?;
-            check_claim_names(claims.iter())?;
+            ClaimSchema::parse(schema).map_err(|e| invalid(format!("license type {type_id}: {e}")))?;
         }
         LicenseCall::TrustIssuer { type_id, .. } | LicenseCall::DistrustIssuer { type_id, .. } => {
             check_type_id(type_id)?;
@@ -591,7 +666,7 @@ fn decode(payload: &[u8]) -> Result<LicenseCall, TxError> {
             check_license_id(license_id)?;
             check_reason(reason)?;
         }
-        LicenseCall::RecordUsage { license_id, purpose, verdict } => {
+        LicenseCall::RecordUsage { license_id, purpose, verdict, .. } => {
             check_license_id(license_id)?;
             check_text("the purpose", purpose, MAX_PURPOSE)?;
             if let Verdict::Invalid { reason } = verdict {
@@ -631,9 +706,16 @@ fn register_type(
     ctx: &mut Ctx<'_, '_>,
     type_id: String,
     name: String,
-    claims: BTreeSet<String>,
+    schema: String,
 ) -> Result<(), TxError> {
     ctx.require_role(Role::Admin)?;
+    let value: serde_json::Value =
+        serde_json::from_str(&schema).map_err(|e| invalid(format!("license type {type_id}: {e}")))?;
+    let parsed =
+        ClaimSchema::from_value(&value).map_err(|e| invalid(format!("license type {type_id}: {e}")))?;
+    let schema = civic_vc::jcs::canonicalize_to_string(&value)
+        .map_err(|e| invalid(format!("license type {type_id}: {e}")))?;
+    let claims: BTreeSet<String> = parsed.claims.into_keys().collect();
     let k = keys::license_type(&type_id);
     if let Some(existing) = ctx.get::<LicenseType>(&k)? {
         return Err(TxError::Conflict(format!(
@@ -650,6 +732,7 @@ fn register_type(
         type_id,
         name,
         claims,
+        schema,
         registered_by: ctx.signer.id.clone(),
         height: ctx.env.height,
         time: ctx.env.time,
@@ -695,22 +778,11 @@ fn distrust_issuer(ctx: &mut Ctx<'_, '_>, type_id: String, org: OrgId) -> Result
     Ok(())
 }
 
-/// Claims must name exactly the type's claims; the error lists what is missing and extra.
+/// Claims must satisfy the type's schema; the error names the claim and the rule it breaks.
 fn check_claims_match(t: &LicenseType, claims: &BTreeMap<String, String>) -> Result<(), TxError> {
-    let missing: Vec<&str> =
-        t.claims.iter().filter(|c| !claims.contains_key(*c)).map(|c| c.as_str()).collect();
-    let extra: Vec<&str> = claims.keys().filter(|c| !t.claims.contains(*c)).map(|c| c.as_str()).collect();
-    if missing.is_empty() && extra.is_empty() {
-        return Ok(());
-    }
-    let mut parts = Vec::new();
-    if !missing.is_empty() {
-        parts.push(format!("missing {}", missing.join(", ")));
-    }
-    if !extra.is_empty() {
-        parts.push(format!("not in the type {}", extra.join(", ")));
-    }
-    Err(invalid(format!("claims do not match license type {}: {}", t.type_id, parts.join("; "))))
+    let schema = ClaimSchema::parse(&t.schema)
+        .map_err(|e| TxError::Invalid(format!("license type {} has an unusable schema: {e}", t.type_id)))?;
+    schema.check(claims).map_err(|e| invalid(format!("claims do not match license type {}: {e}", t.type_id)))
 }
 
 fn append_mgmt(ctx: &mut Ctx<'_, '_>, lic: &License, action: Action, reason: Option<String>) {
@@ -769,7 +841,7 @@ fn issue(ctx: &mut Ctx<'_, '_>, n: NewLicense) -> Result<(), TxError> {
             n.valid_until, ctx.env.time
         )));
     }
-    let counter_key = keys::status_counter(&n.type_id);
+    let counter_key = keys::status_counter(&org, &n.type_id);
     let status_index: u64 = ctx.get(&counter_key)?.unwrap_or(0);
     let next = status_index.checked_add(1).ok_or_else(|| invalid("status index overflow".into()))?;
     ctx.put(&counter_key, &next);
@@ -789,6 +861,7 @@ fn issue(ctx: &mut Ctx<'_, '_>, n: NewLicense) -> Result<(), TxError> {
         issued_at: ctx.env.time,
         updated_at: ctx.env.time,
     };
+    ctx.put(&keys::holder(&lic.holder, &lic.license_id), &lic.type_id);
     append_mgmt(ctx, &lic, Action::Issue, None);
     Ok(())
 }
@@ -830,6 +903,15 @@ fn act(
     }
     lic.version = lic.version.checked_add(1).ok_or_else(|| invalid("version overflow".into()))?;
     lic.updated_at = ctx.env.time;
+    let bit = |purpose| keys::status_bit(&lic.issuer_org, &lic.type_id, purpose, lic.status_index);
+    match lic.status {
+        Status::Active => ctx.delete(&bit(StatusPurpose::Suspension)),
+        Status::Suspended => ctx.put(&bit(StatusPurpose::Suspension), &lic.license_id),
+        Status::Revoked => {
+            ctx.delete(&bit(StatusPurpose::Suspension));
+            ctx.put(&bit(StatusPurpose::Revocation), &lic.license_id);
+        }
+    }
     append_mgmt(ctx, &lic, action, Some(reason));
     Ok(())
 }
@@ -837,9 +919,18 @@ fn act(
 fn record_usage(
     ctx: &mut Ctx<'_, '_>,
     license_id: String,
+    verifier: UsageVerifier,
     purpose: String,
     verdict: Verdict,
 ) -> Result<(), TxError> {
+    if verifier != UsageVerifier::Account(ctx.signer.id.clone()) {
+        ctx.require_role(Role::Verifier).map_err(|_| {
+            TxError::Unauthorized(format!(
+                "account {} may record only its own verifications; recording one made by {verifier} needs the verifier role",
+                ctx.signer.id
+            ))
+        })?;
+    }
     load_license(ctx, &license_id)?;
     let seq_key = keys::usage_seq(&license_id);
     let seq: u64 = ctx.get(&seq_key)?.unwrap_or(0);
@@ -855,13 +946,14 @@ fn record_usage(
             ("license_id", license_id.clone()),
             ("seq", seq.to_string()),
             ("verdict", verdict_label.to_owned()),
+            ("verifier", verifier.to_string()),
         ],
     ));
     let rec = UsageRecord {
         seq,
         license_id: license_id.clone(),
-        verifier: ctx.signer.id.clone(),
-        org: ctx.signer.id.org(),
+        verifier,
+        recorded_by: ctx.signer.id.clone(),
         purpose,
         verdict,
         height: ctx.env.height,
@@ -883,7 +975,7 @@ impl Module for Licenses {
 
     fn apply(&self, ctx: &mut Ctx<'_, '_>, payload: &[u8]) -> Result<(), TxError> {
         match decode(payload)? {
-            LicenseCall::RegisterType { type_id, name, claims } => register_type(ctx, type_id, name, claims),
+            LicenseCall::RegisterType { type_id, name, schema } => register_type(ctx, type_id, name, schema),
             LicenseCall::TrustIssuer { type_id, org } => trust_issuer(ctx, type_id, org),
             LicenseCall::DistrustIssuer { type_id, org } => distrust_issuer(ctx, type_id, org),
             LicenseCall::Issue { license_id, type_id, holder, claims, valid_from, valid_until } => {
@@ -899,8 +991,8 @@ impl Module for Licenses {
                 act(ctx, &license_id, Action::Reinstate, reason, None)
             }
             LicenseCall::Revoke { license_id, reason } => act(ctx, &license_id, Action::Revoke, reason, None),
-            LicenseCall::RecordUsage { license_id, purpose, verdict } => {
-                record_usage(ctx, license_id, purpose, verdict)
+            LicenseCall::RecordUsage { license_id, verifier, purpose, verdict } => {
+                record_usage(ctx, license_id, verifier, purpose, verdict)
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use civic_licenses::{LicenseCall, Verdict};
+use civic_licenses::{LicenseCall, UsageVerifier, Verdict};
 use civic_types::{UnixMillis, encode, sha256};
 
 #[test]
@@ -18,6 +18,7 @@ fn call_encodings_are_pinned() {
     };
     let usage = LicenseCall::RecordUsage {
         license_id: "BJ-2026-0001".into(),
+        verifier: UsageVerifier::Public,
         purpose: "court appearance".into(),
         verdict: Verdict::Invalid { reason: "revoked".into() },
     };
@@ -26,7 +27,7 @@ fn call_encodings_are_pinned() {
         got,
         [
             "ef5e6ee3078fdb8e2cd40d3d7fd626af293672aea3aa6c49ed00b66af365208b",
-            "639033bb24add6b1ec0b44ea9f235ff676e2cfe8d6e6822d00834aecb45e2a55",
+            "9ee800dd6581bf77b0544657c7b7ce11c8b5ad843b6cdc8c91ff29b8c5b9110b",
         ]
     );
 }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use civic_ledger::state::{StateRead, decode_value};
 use civic_ledger::{Module, Outcome, Receipt};
 use civic_licenses::{
-    Action, License, LicenseCall, LicenseType, Licenses, ManagementRecord, Status, UsageRecord, Verdict, keys,
+    Action, License, LicenseCall, LicenseType, Licenses, ManagementRecord, Status, StatusPurpose,
+    UsageRecord, UsageVerifier, Verdict, keys,
 };
 use civic_types::{AccountId, OrgId, UnixMillis};
 use common::Chain;
@@ -54,7 +55,18 @@ fn far_future() -> UnixMillis {
 }
 
 fn claims() -> BTreeMap<String, String> {
-    CLAIMS.iter().map(|c| ((*c).to_owned(), format!("value of {c}"))).collect()
+    [
+        ("holder_name", "Zhang San".to_owned()),
+        ("national_id_hash", "ab".repeat(32)),
+        ("license_number", "13101202611001".to_owned()),
+        ("law_firm", "Harbour & Partners".to_owned()),
+        ("practice_area", "civil".to_owned()),
+        ("issue_date", "2026-01-15".to_owned()),
+        ("valid_until", "2033-05-18".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 fn issue_call(id: &str, claims: BTreeMap<String, String>) -> LicenseCall {
@@ -94,7 +106,7 @@ fn registry() -> Chain {
     let register = LicenseCall::RegisterType {
         type_id: LAWYER.into(),
         name: "Lawyer's practice license".into(),
-        claims: CLAIMS.iter().map(|c| (*c).to_owned()).collect(),
+        schema: civic_licenses::schema::LAWYER_PRACTICE.into(),
     };
     ok(&c.run(ADMIN, &register));
     rejected(&c.run(ADMIN, &register), "conflict", "already registered");
@@ -221,10 +233,16 @@ fn claims_must_match_the_type() {
     let mut c = registry();
     let mut missing = claims();
     missing.remove("law_firm");
-    rejected(&c.run(ISSUER, &issue_call("L-1", missing)), "invalid", "missing law_firm");
+    rejected(&c.run(ISSUER, &issue_call("L-1", missing)), "invalid", "missing required claims: law_firm");
     let mut extra = claims();
     extra.insert("blood_type".into(), "O".into());
-    rejected(&c.run(ISSUER, &issue_call("L-1", extra)), "invalid", "not in the type blood_type");
+    rejected(&c.run(ISSUER, &issue_call("L-1", extra)), "invalid", "not in the type's schema: blood_type");
+    let mut area = claims();
+    area.insert("practice_area".into(), "astrology".into());
+    rejected(&c.run(ISSUER, &issue_call("L-1", area)), "invalid", "practice_area must be one of");
+    let mut date = claims();
+    date.insert("issue_date".into(), "2026-02-30".into());
+    rejected(&c.run(ISSUER, &issue_call("L-1", date)), "invalid", "issue_date must be a date");
     let mut bad_holder = issue_call("L-1", claims());
     if let LicenseCall::Issue { holder, .. } = &mut bad_holder {
         *holder = "did:civic:justice".into();
@@ -240,7 +258,16 @@ fn claims_must_match_the_type() {
     };
     rejected(&c.run(ISSUER, &unknown_type), "not_found", "license type pilot is not registered");
     let t: LicenseType = get(&c, &keys::license_type(LAWYER)).unwrap();
-    assert_eq!(t.claims.len(), 7);
+    assert_eq!(t.claims, CLAIMS.iter().map(|c| (*c).to_owned()).collect());
+    // The schema is stored canonical (RFC 8785), whatever the whitespace of the call.
+    assert!(t.schema.starts_with("{\"$schema\":"), "{}", t.schema);
+    let bad_schema = LicenseCall::RegisterType {
+        type_id: "pilot".into(),
+        name: "Pilot".into(),
+        schema: r#"{"type":"object","properties":{"a":{"type":"string","pattern":"x"}},"additionalProperties":false}"#
+            .into(),
+    };
+    rejected(&c.run(ADMIN, &bad_schema), "invalid", "keyword \"pattern\" in property a is not supported");
     assert!(get::<License>(&c, &keys::license("L-1")).is_none());
 }
 
@@ -251,6 +278,7 @@ fn usage_records_append() {
         COURT,
         &LicenseCall::RecordUsage {
             license_id: "L-1".into(),
+            verifier: UsageVerifier::Account(AccountId::new(COURT).unwrap()),
             purpose: "court appearance".into(),
             verdict: Verdict::Valid,
         },
@@ -261,6 +289,7 @@ fn usage_records_append() {
         COURT,
         &LicenseCall::RecordUsage {
             license_id: "L-1".into(),
+            verifier: UsageVerifier::Public,
             purpose: "court appearance".into(),
             verdict: invalid.clone(),
         },
@@ -269,15 +298,61 @@ fn usage_records_append() {
     assert_eq!(recs.len(), 2);
     assert_eq!((recs[0].seq, &recs[0].verdict), (0, &Verdict::Valid));
     assert_eq!((recs[1].seq, &recs[1].verdict), (1, &invalid));
-    assert_eq!(recs[1].verifier, AccountId::new(COURT).unwrap());
-    assert_eq!(recs[1].org, OrgId::new("court").unwrap());
+    assert_eq!(recs[0].verifier, UsageVerifier::Account(AccountId::new(COURT).unwrap()));
+    assert_eq!(recs[1].verifier, UsageVerifier::Public);
+    assert_eq!(recs[1].recorded_by, AccountId::new(COURT).unwrap());
     assert_eq!(recs[1].time, c.head.timestamp);
     assert_eq!(get::<u64>(&c, &keys::usage_seq("L-1")), Some(2));
     // Usage does not change the license's version.
     assert_eq!(get::<License>(&c, &keys::license("L-1")).unwrap().version, 2);
-    let unknown =
-        LicenseCall::RecordUsage { license_id: "L-9".into(), purpose: "x".into(), verdict: Verdict::Valid };
+    let unknown = LicenseCall::RecordUsage {
+        license_id: "L-9".into(),
+        verifier: UsageVerifier::Public,
+        purpose: "x".into(),
+        verdict: Verdict::Valid,
+    };
     rejected(&c.run(COURT, &unknown), "not_found", "license L-9 does not exist");
+    // Without the verifier role an account records only its own verifications.
+    let own = |verifier| LicenseCall::RecordUsage {
+        license_id: "L-1".into(),
+        verifier,
+        purpose: "x".into(),
+        verdict: Verdict::Valid,
+    };
+    ok(&c.run(ISSUER, &own(UsageVerifier::Account(AccountId::new(ISSUER).unwrap()))));
+    rejected(&c.run(ISSUER, &own(UsageVerifier::Public)), "unauthorized", "needs the verifier role");
+    rejected(
+        &c.run(ISSUER, &own(UsageVerifier::Account(AccountId::new(COURT).unwrap()))),
+        "unauthorized",
+        "may record only its own verifications",
+    );
+}
+
+#[test]
+fn status_bits_follow_the_lifecycle() {
+    let mut c = issued();
+    ok(&c.run(ISSUER, &issue_call("L-2", claims())));
+    let justice = OrgId::new("justice").unwrap();
+    let l2: License = get(&c, &keys::license("L-2")).unwrap();
+    assert_eq!(l2.status_index, 1, "indices are assigned per issuer and type in order");
+    assert_eq!(get::<u64>(&c, &keys::status_counter(&justice, LAWYER)), Some(2));
+    let bit = |c: &Chain, p| get::<String>(c, &keys::status_bit(&justice, LAWYER, p, 1));
+    assert_eq!((bit(&c, StatusPurpose::Suspension), bit(&c, StatusPurpose::Revocation)), (None, None));
+    ok(&c.run(ISSUER, &suspend("L-2", "inquiry")));
+    assert_eq!(bit(&c, StatusPurpose::Suspension).as_deref(), Some("L-2"));
+    ok(&c.run(ISSUER, &reinstate("L-2", "cleared")));
+    assert_eq!(bit(&c, StatusPurpose::Suspension), None);
+    ok(&c.run(ISSUER, &suspend("L-2", "second inquiry")));
+    ok(&c.run(ISSUER, &revoke("L-2", "struck off")));
+    assert_eq!(
+        (bit(&c, StatusPurpose::Suspension), bit(&c, StatusPurpose::Revocation).as_deref()),
+        (None, Some("L-2"))
+    );
+    // L-1's bits (index 0) were never touched.
+    assert_eq!(get::<String>(&c, &keys::status_bit(&justice, LAWYER, StatusPurpose::Revocation, 0)), None);
+    // Both licenses are listed under their holder.
+    assert_eq!(get::<String>(&c, &keys::holder(HOLDER, "L-1")).as_deref(), Some(LAWYER));
+    assert_eq!(get::<String>(&c, &keys::holder(HOLDER, "L-2")).as_deref(), Some(LAWYER));
 }
 
 #[test]
@@ -307,8 +382,11 @@ fn call() -> impl Strategy<Value = LicenseCall> {
     let org = || "[a-z][a-z0-9-]{0,20}".prop_map(|o| OrgId::new(o).unwrap());
     let ms = || any::<u64>().prop_map(UnixMillis::new);
     prop_oneof![
-        (text(20), text(20), proptest::collection::btree_set(text(10), 0..5))
-            .prop_map(|(type_id, name, claims)| LicenseCall::RegisterType { type_id, name, claims }),
+        (text(20), text(20), text(60)).prop_map(|(type_id, name, schema)| LicenseCall::RegisterType {
+            type_id,
+            name,
+            schema
+        }),
         (text(20), org()).prop_map(|(type_id, org)| LicenseCall::TrustIssuer { type_id, org }),
         (text(20), org()).prop_map(|(type_id, org)| LicenseCall::DistrustIssuer { type_id, org }),
         (text(20), text(20), text(40), proptest::collection::btree_map(text(10), text(20), 0..5), ms(), ms())
@@ -328,11 +406,21 @@ fn call() -> impl Strategy<Value = LicenseCall> {
         (text(20), text(20)).prop_map(|(license_id, reason)| LicenseCall::Suspend { license_id, reason }),
         (text(20), text(20)).prop_map(|(license_id, reason)| LicenseCall::Reinstate { license_id, reason }),
         (text(20), text(20)).prop_map(|(license_id, reason)| LicenseCall::Revoke { license_id, reason }),
-        (text(20), text(20), verdict()).prop_map(|(license_id, purpose, verdict)| LicenseCall::RecordUsage {
-            license_id,
-            purpose,
-            verdict
-        }),
+        (
+            text(20),
+            text(20),
+            verdict(),
+            prop_oneof![
+                Just(UsageVerifier::Public),
+                Just(UsageVerifier::Account(AccountId::new(COURT).unwrap()))
+            ]
+        )
+            .prop_map(|(license_id, purpose, verdict, verifier)| LicenseCall::RecordUsage {
+                license_id,
+                verifier,
+                purpose,
+                verdict
+            }),
     ]
 }
 
