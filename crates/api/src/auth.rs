@@ -122,3 +122,21 @@ impl FromRequestParts<AppState> for SignedCaller {
         .await
     }
 }
+
+/// Extractor: the authenticated caller when the request carries the signature headers, `None`
+/// when it carries none of them. Headers that are present but wrong are still a 401, so a caller
+/// who meant to sign learns why it did not count.
+pub struct MaybeSignedCaller(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeSignedCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let signed = [SIGNER, TIMESTAMP, SIGNATURE].iter().any(|h| parts.headers.contains_key(*h));
+        if !signed {
+            return Ok(MaybeSignedCaller(None));
+        }
+        let SignedCaller(caller) = SignedCaller::from_request_parts(parts, state).await?;
+        Ok(MaybeSignedCaller(Some(caller)))
+    }
+}

@@ -1125,3 +1125,185 @@ pub struct AttributesDto {
     /// Its block.
     pub height: u64,
 }
+
+/// A license as the ledger has it now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LicenseDto {
+    /// Id, e.g. `BJ-LAW-2026-0001`.
+    pub license_id: String,
+    /// License type id, e.g. `lawyer-practice`.
+    pub type_id: String,
+    /// The holder's did:key.
+    pub holder: String,
+    /// Claim name → value.
+    pub claims: BTreeMap<String, String>,
+    /// The issuing organization's DID (`did:civic:<org>`).
+    pub issuer: String,
+    /// The account that issued it.
+    pub issued_by: String,
+    /// Start of validity.
+    pub valid_from_ms: u64,
+    /// End of validity.
+    pub valid_until_ms: u64,
+    /// Stored status: `active`, `suspended` or `revoked`.
+    pub status: String,
+    /// Status now, counting the validity period: `active`, `suspended`, `revoked`, `expired`,
+    /// `not_yet_valid`.
+    pub effective_status: String,
+    /// Index in its issuer's and type's status lists.
+    pub status_index: u64,
+    /// Number of management records.
+    pub version: u64,
+    /// Block of the issue.
+    pub issued_height: u64,
+    /// Block time of the issue.
+    pub issued_at_ms: u64,
+    /// Block time of the latest lifecycle action.
+    pub updated_at_ms: u64,
+}
+
+/// One lifecycle action on a license.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ManagementRecordDto {
+    /// Sequence number, from 0 (the issue).
+    pub seq: u64,
+    /// `issue`, `renew`, `suspend`, `reinstate` or `revoke`.
+    pub action: String,
+    /// The acting account.
+    pub actor: String,
+    /// Its organization.
+    pub org: String,
+    /// Why (absent for an issue).
+    pub reason: Option<String>,
+    /// Stored status after the action.
+    pub status: String,
+    /// Validity end after the action.
+    pub valid_until_ms: u64,
+    /// Block height.
+    pub height: u64,
+    /// Block time.
+    pub time_ms: u64,
+}
+
+/// One recorded verification of a license.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UsageRecordDto {
+    /// Sequence number, from 0.
+    pub seq: u64,
+    /// Who verified: an account id, or `public`.
+    pub verifier: String,
+    /// The account that recorded it (the verifier, or a node's verification service).
+    pub recorded_by: String,
+    /// What for.
+    pub purpose: String,
+    /// `valid` or `invalid`.
+    pub verdict: String,
+    /// Why invalid.
+    pub reason: Option<String>,
+    /// Block height.
+    pub height: u64,
+    /// Block time.
+    pub time_ms: u64,
+}
+
+/// A license with its history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LicenseDetailDto {
+    /// The license.
+    pub license: LicenseDto,
+    /// Every lifecycle action, oldest first.
+    pub management_records: Vec<ManagementRecordDto>,
+    /// Every recorded verification, oldest first (at most 1,000). Present only for the holder,
+    /// the issuing organization's accounts and auditors (a signed request); absent otherwise.
+    pub usage_records: Option<Vec<UsageRecordDto>>,
+    /// How many verifications are recorded.
+    pub usage_count: u64,
+    /// Where its W3C Verifiable Credential is served.
+    pub credential_url: String,
+    /// Its public verification page.
+    pub verification_url: String,
+}
+
+/// A page of licenses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LicenseListDto {
+    /// Licenses in id order.
+    pub licenses: Vec<LicenseDto>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// Body of `POST /v1/credentials/verify`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VerifyRequestDto {
+    /// The Verifiable Credential (JSON), with its proof.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+    /// What the verification is for (1–128 bytes; default `verification`). Recorded.
+    pub purpose: Option<String>,
+}
+
+/// One check of a verification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CheckDto {
+    /// `structure`, `proof`, `issuer_trusted`, `validity_period`, `ledger_record`,
+    /// `revocation` or `suspension`.
+    pub name: String,
+    /// `passed`, `failed` or `skipped`.
+    pub result: String,
+    /// What was found.
+    pub detail: String,
+}
+
+/// The result of verifying a credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VerificationDto {
+    /// `valid` iff every check passed, else `invalid`.
+    pub verdict: String,
+    /// What to treat the license as: `active`, `suspended`, `revoked`, `expired`,
+    /// `not_yet_valid` or `invalid`.
+    pub status: String,
+    /// The license id, when the credential names one.
+    pub license_id: Option<String>,
+    /// The issuer DID.
+    pub issuer: Option<String>,
+    /// The holder DID.
+    pub holder: Option<String>,
+    /// Why it is not valid: the first failed check.
+    pub reason: Option<String>,
+    /// Every check, in order.
+    pub checks: Vec<CheckDto>,
+    /// The time the validity period was checked against.
+    pub checked_at_ms: u64,
+    /// The usage record's transaction, when the license is on this ledger.
+    pub usage_tx: Option<String>,
+}
+
+/// What the public verification page of a license shows: no personal data beyond what the
+/// license itself shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PublicVerificationDto {
+    /// The license id.
+    pub license_id: String,
+    /// True when the license is in force now.
+    pub valid: bool,
+    /// `active`, `suspended`, `revoked`, `expired`, `not_yet_valid`, or `unknown` (no such
+    /// license) or `untrusted` (its issuer is no longer trusted for the type).
+    pub status: String,
+    /// Why it is not valid, in a sentence.
+    pub reason: Option<String>,
+    /// License type name.
+    pub license_type: Option<String>,
+    /// Issuing organization's name.
+    pub issuer_name: Option<String>,
+    /// Issuing organization's DID.
+    pub issuer: Option<String>,
+    /// Start of validity.
+    pub valid_from_ms: Option<u64>,
+    /// End of validity.
+    pub valid_until_ms: Option<u64>,
+    /// The claims printed on the license (the type's schema marks them `x-civic-public`).
+    pub claims: BTreeMap<String, String>,
+    /// When this answer was given.
+    pub checked_at_ms: u64,
+}

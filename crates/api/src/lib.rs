@@ -35,6 +35,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use civic_node::Node;
+use civic_node::service::ServiceKeys;
 use tokio::sync::watch;
 
 pub use openapi::openapi;
@@ -52,11 +53,21 @@ pub const MAX_BATCH_TXS: usize = 10_000;
 pub struct ApiOptions {
     /// How long `POST /v1/txs?wait=commit` waits for the commit before answering 202 pending.
     pub commit_wait: Duration,
+    /// The URL clients reach this node at (no trailing `/`), used in the ids of the credentials
+    /// and status lists it serves.
+    pub public_url: String,
+    /// The accounts this node acts as: issuer keys to sign credentials and status lists, a
+    /// verifier key to record verifications.
+    pub service: Arc<ServiceKeys>,
 }
 
 impl Default for ApiOptions {
     fn default() -> Self {
-        ApiOptions { commit_wait: Duration::from_secs(30) }
+        ApiOptions {
+            commit_wait: Duration::from_secs(30),
+            public_url: "http://127.0.0.1:8080".into(),
+            service: Arc::new(ServiceKeys::default()),
+        }
     }
 }
 
@@ -100,7 +111,7 @@ fn build(node: Arc<Node>, options: ApiOptions, shutdown: watch::Receiver<bool>) 
     let openapi_json = openapi::openapi().to_pretty_json().map(axum::body::Bytes::from).unwrap_or_default();
     let challenges = Arc::new(challenge::Challenges::default());
     let state = AppState { node, options, shutdown, openapi_json, challenges };
-    use routes::{chain, dids, events, identity, membership, meta, state as st, txs};
+    use routes::{chain, dids, events, identity, licenses, membership, meta, state as st, txs};
     Router::new()
         .route("/", get(meta::landing))
         .route("/openapi.json", get(meta::openapi_json))
@@ -130,6 +141,16 @@ fn build(node: Arc<Node>, options: ApiOptions, shutdown: watch::Receiver<bool>) 
         .route("/v1/identity/residents/{did}/attributes/read", post(identity::read_attributes))
         .route("/v1/identity/challenges", post(identity::new_challenge))
         .route("/v1/identity/challenges/{id}/response", post(identity::answer_challenge))
+        .route("/v1/licenses", get(licenses::list))
+        .route("/v1/licenses/{id}", get(licenses::show))
+        .route("/v1/licenses/{id}/credential", get(licenses::credential))
+        .route("/v1/licenses/{id}/verification", get(licenses::public_verification))
+        .route("/v1/status-lists/{id}", get(licenses::status_list))
+        .route(
+            "/v1/credentials/verify",
+            post(licenses::verify_credential).layer(DefaultBodyLimit::max(licenses::VERIFY_BODY_LIMIT)),
+        )
+        .route("/verify/{id}", get(licenses::verify_page))
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(TX_BODY_LIMIT))
@@ -142,10 +163,11 @@ fn build(node: Arc<Node>, options: ApiOptions, shutdown: watch::Receiver<bool>) 
 pub async fn serve(
     listener: tokio::net::TcpListener,
     node: Arc<Node>,
+    options: ApiOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopped) = watch::channel(false);
-    let app = build(node, ApiOptions::default(), stopped);
+    let app = build(node, options, stopped);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

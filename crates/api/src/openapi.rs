@@ -4,7 +4,7 @@
 use utoipa::OpenApi;
 
 use crate::dto;
-use crate::routes::{chain, dids, events, identity, membership, meta, state, txs};
+use crate::routes::{chain, dids, events, identity, licenses, membership, meta, state, txs};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -41,6 +41,12 @@ use crate::routes::{chain, dids, events, identity, membership, meta, state, txs}
         identity::read_attributes,
         identity::new_challenge,
         identity::answer_challenge,
+        licenses::list,
+        licenses::show,
+        licenses::credential,
+        licenses::public_verification,
+        licenses::status_list,
+        licenses::verify_credential,
         meta::landing,
         meta::openapi_json,
         meta::metrics,
@@ -53,6 +59,7 @@ use crate::routes::{chain, dids, events, identity, membership, meta, state, txs}
         (name = "membership", description = "Organizations, accounts, governance, nonces"),
         (name = "events", description = "Server-sent events"),
         (name = "identity", description = "DIDs (did:key, did:civic)"),
+        (name = "licenses", description = "Licenses, W3C Verifiable Credentials, status lists, verification"),
         (name = "meta", description = "Landing page, this document, metrics"),
     )
 )]

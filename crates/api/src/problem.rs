@@ -49,6 +49,8 @@ pub mod types {
     pub const BODY_TOO_LARGE: &str = "https://civic-ledger.dev/problems/body-too-large";
     /// The request's `Content-Type` is not one this endpoint accepts.
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "https://civic-ledger.dev/problems/unsupported-media-type";
+    /// This node holds no key to sign for the organization (credentials, status lists).
+    pub const NO_SIGNING_KEY: &str = "https://civic-ledger.dev/problems/no-signing-key";
     /// The node failed internally; the details are in its log.
     pub const INTERNAL: &str = "https://civic-ledger.dev/problems/internal";
     /// The path is not a DID, or names an Ed25519 key that is not valid.

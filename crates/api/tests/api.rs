@@ -256,7 +256,7 @@ async fn wait_commit_answers_with_the_receipt() {
 
 #[tokio::test]
 async fn wait_commit_times_out_as_pending_with_a_note() {
-    let net = net_with(ApiOptions { commit_wait: Duration::from_millis(20) });
+    let net = net_with(ApiOptions { commit_wait: Duration::from_millis(20), ..ApiOptions::default() });
     let tx = net.notarize(0, "slow");
     let (status, v) = net.json(post_json("/v1/txs?wait=commit", &submit_body(&tx))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");
@@ -778,7 +778,7 @@ async fn serve_shuts_down_with_an_event_stream_open() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(civic_api::serve(listener, net.node.clone(), async {
+    let server = tokio::spawn(civic_api::serve(listener, net.node.clone(), ApiOptions::default(), async {
         let _ = stopped.await;
     }));
     let conn = tokio::net::TcpStream::connect(addr).await.unwrap();

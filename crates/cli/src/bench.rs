@@ -335,9 +335,10 @@ fn over_http(args: &TxBenchArgs) -> Result<PhaseResult> {
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = rt.spawn(civic_api::serve(listener, node.clone(), async {
-        let _ = stop_rx.await;
-    }));
+    let server =
+        rt.spawn(civic_api::serve(listener, node.clone(), civic_api::ApiOptions::default(), async {
+            let _ = stop_rx.await;
+        }));
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = watch_heights(node.clone(), stop.clone());
     let pb = bar(w.txs.len(), "over HTTP: committed");

@@ -123,6 +123,15 @@ struct NodeArgs {
     /// Milliseconds between blocks while transactions arrive.
     #[arg(long, default_value_t = 100)]
     block_interval_ms: u64,
+    /// Key file of an account this node acts as (repeatable): an `issuer` account signs its
+    /// organization's credentials and status lists; a `verifier` account records the
+    /// verifications the node performs.
+    #[arg(long = "service-key", value_name = "FILE")]
+    service_keys: Vec<PathBuf>,
+    /// The URL clients reach this node at, used in credential and status list ids
+    /// (default: http://<--http address>).
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -362,6 +371,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             validator_key: a.validator_key,
             http: a.http,
             block_interval_ms: a.block_interval_ms,
+            service_keys: a.service_keys,
+            public_url: a.public_url,
         }),
         Command::Keys(KeysCmd::New { out, account }) => commands::keys_new(&ctx, &out, account.as_deref()),
         Command::Keys(KeysCmd::Show { file }) => commands::keys_show(&ctx, &file),

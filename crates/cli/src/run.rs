@@ -23,6 +23,10 @@ pub struct DevOptions {
     pub block_interval_ms: u64,
 }
 
+/// The dev node acts as the justice bureau: it signs the bureau's credentials and status lists
+/// with `justice/issuer` and records verifications as `justice/service`.
+const DEV_SERVICE_ACCOUNTS: [&str; 2] = ["justice/issuer", "justice/service"];
+
 /// Options of `civic node`.
 pub struct NodeOptions {
     pub data_dir: PathBuf,
@@ -31,6 +35,8 @@ pub struct NodeOptions {
     pub validator_key: PathBuf,
     pub http: SocketAddr,
     pub block_interval_ms: u64,
+    pub service_keys: Vec<PathBuf>,
+    pub public_url: Option<String>,
 }
 
 fn now_ms() -> UnixMillis {
@@ -184,10 +190,11 @@ fn serve_until_stopped(
     rt: &tokio::runtime::Runtime,
     running: Running,
     listener: tokio::net::TcpListener,
+    options: civic_api::ApiOptions,
 ) -> Result<()> {
     let node = running.node.clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = rt.spawn(civic_api::serve(listener, node, async {
+    let server = rt.spawn(civic_api::serve(listener, node, options, async {
         let _ = stop_rx.await;
     }));
     let engine_died = rt.block_on(async {
@@ -249,8 +256,23 @@ pub fn dev(opts: DevOptions) -> Result<()> {
     } else {
         println!("  reopened chain  at height {}", running.node.head().height);
     }
+    let service = dev
+        .keys
+        .iter()
+        .filter(|(id, _)| DEV_SERVICE_ACCOUNTS.contains(&id.as_str()))
+        .map(|(id, k)| (id.clone(), k.clone()))
+        .collect();
+    let options = civic_api::ApiOptions {
+        public_url: format!("http://{addr}"),
+        service: Arc::new(civic_node::service::ServiceKeys::new(service)),
+        ..civic_api::ApiOptions::default()
+    };
+    println!(
+        "  licenses        http://{addr}/v1/licenses  (public page: http://{addr}/verify/{})",
+        devnet::demo_license_id(1)
+    );
     println!("listening on http://{addr}");
-    serve_until_stopped(&rt, running, listener)
+    serve_until_stopped(&rt, running, listener, options)
 }
 
 /// `civic node`.
@@ -279,8 +301,22 @@ pub fn node(opts: NodeOptions) -> Result<()> {
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(opts.http))
         .with_context(|| format!("cannot listen on {}; choose another --http address", opts.http))?;
-    println!("listening on http://{}", listener.local_addr()?);
-    serve_until_stopped(&rt, running, listener)
+    let addr = listener.local_addr()?;
+    let service = civic_node::service::ServiceKeys::load(&opts.service_keys)?;
+    for account in service.accounts() {
+        println!("  service key     {account}");
+    }
+    let options = civic_api::ApiOptions {
+        public_url: opts
+            .public_url
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_owned(),
+        service: Arc::new(service),
+        ..civic_api::ApiOptions::default()
+    };
+    println!("listening on http://{addr}");
+    serve_until_stopped(&rt, running, listener, options)
 }
 
 /// `civic verify-state`.

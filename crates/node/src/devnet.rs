@@ -25,7 +25,13 @@ pub const DEPARTMENTS: &[(&str, &str, &[(&str, &[Role])])] = &[
     (
         "justice",
         "Justice Bureau",
-        &[("admin", &[Role::Admin]), ("issuer", &[Role::Issuer]), ("officer", &[Role::Officer])],
+        &[
+            ("admin", &[Role::Admin]),
+            ("issuer", &[Role::Issuer]),
+            ("officer", &[Role::Officer]),
+            // The dev node's verification service: records the verifications it performs.
+            ("service", &[Role::Verifier]),
+        ],
     ),
     (
         "public-security",
@@ -53,6 +59,14 @@ pub const DEPARTMENTS: &[(&str, &str, &[(&str, &[Role])])] = &[
         ],
     ),
 ];
+
+/// The demo license type: a lawyer's practice license.
+pub const LAWYER_LICENSE: &str = "lawyer-practice";
+
+/// The id of the `n`th demo license (from 1): `BJ-LAW-2026-0001` …; the third is suspended.
+pub fn demo_license_id(n: usize) -> String {
+    format!("BJ-LAW-2026-{n:04}")
+}
 
 /// A dev network on disk.
 pub struct DevNet {
@@ -158,6 +172,99 @@ pub fn resident_key_path(dir: &Path, name: &str) -> PathBuf {
 }
 
 impl DevNet {
+    /// A demo resident's key (created on first use) and did:key.
+    fn resident_key(&self, name: &str) -> Result<(SecretKey, String), DevNetError> {
+        let path = resident_key_path(&self.dir, name);
+        if !path.exists() {
+            let key = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
+            KeyFile::new(None, &key).write(&path)?;
+        }
+        let key = KeyFile::read(&path)?.secret().map_err(DevNetError::Io)?;
+        let did = civic_identity::Did::key(key.public_key()).to_string();
+        Ok((key, did))
+    }
+
+    /// The licenses demo, in three stages: the lawyer's practice license type and the justice
+    /// bureau trusted for it; three licenses issued to demo lawyers; one suspended, and a
+    /// verification by the bar association recorded.
+    fn licenses_demo(&self) -> Result<Vec<Vec<SignedTx>>, DevNetError> {
+        use civic_licenses::{LicenseCall, UsageVerifier, Verdict};
+        let org = |s: &str| OrgId::new(s).map_err(|e| DevNetError::Io(e.to_string()));
+        let start = self.genesis.genesis_time;
+        let two_years = UnixMillis::new(start.get() + 2 * 365 * 24 * 3600 * 1000);
+        let day = |t: UnixMillis| civic_licenses::credential::rfc3339(t).chars().take(10).collect::<String>();
+        let registry = vec![
+            self.tx(
+                "justice/admin",
+                3,
+                &LicenseCall::RegisterType {
+                    type_id: LAWYER_LICENSE.into(),
+                    name: "Lawyer's practice license".into(),
+                    schema: civic_licenses::schema::LAWYER_PRACTICE.into(),
+                },
+            )?,
+            self.tx(
+                "justice/admin",
+                4,
+                &LicenseCall::TrustIssuer { type_id: LAWYER_LICENSE.into(), org: org("justice")? },
+            )?,
+        ];
+        let lawyers = [
+            ("wang-fang", "Wang Fang", "110101198811023311", "Jinghua Law Firm", "civil"),
+            ("chen-jie", "Chen Jie", "110105197902145527", "Harbour & Partners", "commercial"),
+            ("liu-yang", "Liu Yang", "110108199204306613", "Northgate Legal Aid Centre", "criminal"),
+        ];
+        let mut issues = Vec::new();
+        for (n, (resident, name, national_id, firm, area)) in lawyers.iter().enumerate() {
+            let (_, holder) = self.resident_key(resident)?;
+            let number = format!("1101{}{:04}", day(start).replace('-', ""), n + 1);
+            let claims = [
+                ("holder_name", (*name).to_owned()),
+                ("national_id_hash", sha256(national_id.as_bytes()).to_hex()),
+                ("license_number", number),
+                ("law_firm", (*firm).to_owned()),
+                ("practice_area", (*area).to_owned()),
+                ("issue_date", day(start)),
+                ("valid_until", day(two_years)),
+            ];
+            issues.push(self.tx(
+                "justice/issuer",
+                n as u64,
+                &LicenseCall::Issue {
+                    license_id: demo_license_id(n + 1),
+                    type_id: LAWYER_LICENSE.into(),
+                    holder,
+                    claims: claims.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                    valid_from: start,
+                    valid_until: two_years,
+                },
+            )?);
+        }
+        let verifier =
+            AccountId::new("bar-association/verifier").map_err(|e| DevNetError::Io(e.to_string()))?;
+        let after = vec![
+            self.tx(
+                "justice/issuer",
+                3,
+                &LicenseCall::Suspend {
+                    license_id: demo_license_id(3),
+                    reason: "disciplinary inquiry opened by the bar association".into(),
+                },
+            )?,
+            self.tx(
+                "bar-association/verifier",
+                0,
+                &LicenseCall::RecordUsage {
+                    license_id: demo_license_id(1),
+                    verifier: UsageVerifier::Account(verifier),
+                    purpose: "annual membership review".into(),
+                    verdict: Verdict::Valid,
+                },
+            )?,
+        ];
+        Ok(vec![registry, issues, after])
+    }
+
     /// The identity demo: a resident with attested attributes (commitments only), a consent
     /// grant to the bank for banking, a read under that consent, and a legal-basis identity
     /// check by public security.
@@ -169,13 +276,7 @@ impl DevNet {
         values: &[(&str, &str)],
     ) -> Result<(SecretKey, String, civic_identity::IdentityCall, PrivateEntries), DevNetError> {
         use civic_identity::module::{IdentityCall, commitment};
-        let path = resident_key_path(&self.dir, name);
-        if !path.exists() {
-            let key = SecretKey::generate().map_err(|e| DevNetError::Io(e.to_string()))?;
-            KeyFile::new(None, &key).write(&path)?;
-        }
-        let resident_key = KeyFile::read(&path)?.secret().map_err(DevNetError::Io)?;
-        let resident = civic_identity::Did::key(resident_key.public_key()).to_string();
+        let (resident_key, resident) = self.resident_key(name)?;
         let salt = civic_types::random_bytes().map_err(|e| DevNetError::Io(e.to_string()))?;
         let attest = IdentityCall::Attest {
             resident: resident.clone(),
@@ -366,6 +467,8 @@ impl DevNet {
         let (mut identity1, identity2, private) = self.identity_demo()?;
         stage1.append(&mut identity1);
         stage2.extend(identity2);
-        Ok((vec![stage1, stage2], private))
+        let mut stages = vec![stage1, stage2];
+        stages.extend(self.licenses_demo()?);
+        Ok((stages, private))
     }
 }

@@ -10,10 +10,12 @@
 
 pub mod devnet;
 pub mod keyfile;
+pub mod licenses;
 pub mod mempool;
 pub mod metrics;
 mod node;
 pub mod runtime;
+pub mod service;
 
 pub use node::{
     Committed, Node, NodeConfig, NodeError, NodeEvent, NodeStatus, StoreState, SubmitError, TxProof,

@@ -5,6 +5,7 @@ pub(crate) mod chain;
 pub(crate) mod dids;
 pub(crate) mod events;
 pub(crate) mod identity;
+pub(crate) mod licenses;
 pub(crate) mod membership;
 pub(crate) mod meta;
 pub(crate) mod state;

@@ -36,14 +36,14 @@ pub(crate) struct SubmitParams {
 
 /// Interest in one transaction's commit, withdrawn when dropped: on every path out of the
 /// handler, including a client that disconnects mid-wait.
-struct Watch {
+pub(crate) struct Watch {
     node: Arc<Node>,
     hash: Hash32,
     rx: Option<oneshot::Receiver<WaitOutcome>>,
 }
 
 impl Watch {
-    fn new(node: Arc<Node>, hash: Hash32) -> Watch {
+    pub(crate) fn new(node: Arc<Node>, hash: Hash32) -> Watch {
         let rx = Some(node.watch(hash));
         Watch { node, hash, rx }
     }
@@ -166,9 +166,15 @@ pub(crate) async fn submit_tx(
 /// the proposer, or caught by shutdown is an error (for endpoints that act on the receipt).
 pub(crate) async fn submit_and_wait(st: &AppState, tx: SignedTx) -> Result<civic_node::Committed, ApiError> {
     let hash = tx.hash();
-    let mut watch = Watch::new(st.node.clone(), hash);
+    let watch = Watch::new(st.node.clone(), hash);
     let node = st.node.clone();
     blocking(move || node.submit(tx).map_err(|e| ApiError::from_submit(&e))).await?;
+    await_commit(st, watch).await
+}
+
+/// Waits for the commit `watch` registered, up to the configured commit wait.
+pub(crate) async fn await_commit(st: &AppState, mut watch: Watch) -> Result<civic_node::Committed, ApiError> {
+    let hash = watch.hash;
     let still_pending = || {
         ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
