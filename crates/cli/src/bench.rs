@@ -2,6 +2,11 @@
 //! single-node network (real redb storage, real signatures, real block production), driven
 //! in-process and over HTTP, reported beside this machine's Ed25519 verification limit measured
 //! in the same run.
+//!
+//! `civic bench credentials`: full W3C license credential verifications per second (the check
+//! the API runs: proof, did:civic resolution, trust registry, validity, ledger record, both
+//! status bits) against the committed state of a fresh dev network, beside this machine's
+//! single-signature Ed25519 verification rate measured the same way in the same run.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -481,5 +486,342 @@ pub fn tx(args: TxBenchArgs, json_out: bool) -> Result<()> {
     if let Some(h) = &http {
         line("HTTP", h);
     }
+    Ok(())
+}
+
+/// Options of `civic bench credentials`.
+#[derive(clap::Args)]
+pub struct CredentialBenchArgs {
+    /// Distinct licenses issued on the fresh network; the threads cycle through their
+    /// credentials.
+    #[arg(long, default_value_t = 1_000)]
+    pub licenses: usize,
+    /// Seconds of verification (the Ed25519 measurement runs as long again).
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Verifying threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Embedded store of the benchmarked node.
+    #[arg(long, value_enum, default_value = "fjall")]
+    pub store: crate::run::Backend,
+}
+
+/// DESIGN.md §5: credential verifications per second a single node must sustain.
+const CREDENTIAL_TARGET_PER_S: f64 = 10_000.0;
+
+/// One in this many calls of a timed loop has its latency recorded.
+const LATENCY_SAMPLE_EVERY: u64 = 8;
+
+/// Licenses issued per submitted batch while preparing the bench.
+const ISSUE_BATCH: usize = 500;
+
+/// What [`run_for`] measured.
+struct Timed {
+    calls: u64,
+    seconds: f64,
+    /// Sampled latencies of one call, in microseconds, sorted.
+    latencies_us: Vec<f64>,
+    failures: u64,
+    first_failure: Option<String>,
+}
+
+impl Timed {
+    fn per_s(&self) -> f64 {
+        self.calls as f64 / self.seconds
+    }
+
+    fn percentile_us(&self, p: f64) -> f64 {
+        let n = self.latencies_us.len();
+        if n == 0 {
+            return 0.0;
+        }
+        self.latencies_us[((n as f64 * p) as usize).min(n - 1)]
+    }
+}
+
+/// Calls `work(thread, i)` for i = 0, 1, … on each of `threads` threads until `duration` has
+/// passed, and counts the calls and failures. Both benchmarks of a run go through this loop, so
+/// their rates differ only by the work.
+fn run_for(
+    threads: usize,
+    duration: Duration,
+    work: &(dyn Fn(usize, u64) -> Result<(), String> + Sync),
+) -> Timed {
+    struct PerThread {
+        calls: u64,
+        latencies_us: Vec<f64>,
+        failures: u64,
+        first_failure: Option<String>,
+    }
+    let start = Instant::now();
+    let deadline = start + duration;
+    let per_thread: Vec<PerThread> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut r =
+                        PerThread { calls: 0, latencies_us: Vec::new(), failures: 0, first_failure: None };
+                    loop {
+                        let t0 = Instant::now();
+                        if t0 >= deadline {
+                            break;
+                        }
+                        if let Err(e) = work(t, r.calls) {
+                            r.failures += 1;
+                            r.first_failure.get_or_insert(e);
+                        }
+                        if r.calls.is_multiple_of(LATENCY_SAMPLE_EVERY) {
+                            r.latencies_us.push(t0.elapsed().as_secs_f64() * 1e6);
+                        }
+                        r.calls += 1;
+                    }
+                    r
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    // Every thread stops at its first call that starts after the deadline, so the wall time is
+    // read after all have joined.
+    let seconds = start.elapsed().as_secs_f64();
+    let mut out = Timed { calls: 0, seconds, latencies_us: Vec::new(), failures: 0, first_failure: None };
+    if per_thread.len() != threads {
+        out.failures += 1;
+        out.first_failure = Some("a benchmark thread panicked".into());
+    }
+    for r in per_thread {
+        out.calls += r.calls;
+        out.failures += r.failures;
+        out.latencies_us.extend(r.latencies_us);
+        if out.first_failure.is_none() {
+            out.first_failure = r.first_failure;
+        }
+    }
+    out.latencies_us.sort_by(f64::total_cmp);
+    out
+}
+
+/// Single-signature Ed25519 verifications on `threads` threads for `duration`, over 64-byte
+/// messages: the size eddsa-jcs-2022 signs (two SHA-256 digests), so this is the limit of the
+/// one signature check inside each credential verification.
+fn ed25519_single_rate(threads: usize, duration: Duration) -> Timed {
+    let keys: Vec<SecretKey> = (0..64u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+    let items: Vec<(PublicKey, [u8; 64], Signature)> = (0..4096usize)
+        .map(|i| {
+            let mut msg = [0u8; 64];
+            msg[..32].copy_from_slice(&sha256(&i.to_le_bytes()).0);
+            msg[32..].copy_from_slice(&sha256(&(!i).to_le_bytes()).0);
+            let k = &keys[i % keys.len()];
+            (k.public_key(), msg, k.sign(&msg))
+        })
+        .collect();
+    let n = items.len();
+    run_for(threads, duration, &|t, i| {
+        let (k, m, s) = &items[(t * n / threads + i as usize) % n];
+        k.verify(m, s).map_err(|_| "an Ed25519 benchmark signature did not verify".to_owned())
+    })
+}
+
+fn now_ms() -> UnixMillis {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    UnixMillis::new(u64::try_from(ms).unwrap_or(0))
+}
+
+/// Submits `txs`, waits for their commits, and fails unless every one was applied.
+fn commit_all(rt: &tokio::runtime::Runtime, node: &Node, txs: Vec<SignedTx>) -> Result<()> {
+    for outcome in rt.block_on(crate::run::submit_and_wait(node, txs))? {
+        match outcome {
+            civic_node::WaitOutcome::Committed(c) => {
+                if let civic_ledger::Outcome::Rejected { code, reason } = c.receipt.outcome {
+                    bail!("a benchmark transaction was rejected ({code}): {reason}");
+                }
+            }
+            civic_node::WaitOutcome::Dropped(why) => bail!("a benchmark transaction was dropped: {why}"),
+        }
+    }
+    Ok(())
+}
+
+/// The `n`th benchmark license (from 0) issued by `justice/issuer` with `nonce`: a distinct
+/// holder and license number, claims valid under the lawyer's practice schema.
+fn bench_issue(dev: &civic_node::devnet::DevNet, n: usize, nonce: u64) -> Result<SignedTx> {
+    use civic_licenses::LicenseCall;
+    let issuer = AccountId::new("justice/issuer")?;
+    let key = dev.keys.get(&issuer).context("the dev network has no justice/issuer key")?;
+    let start = dev.genesis.genesis_time;
+    let valid_until = UnixMillis::new(start.get() + 2 * 365 * 24 * 3600 * 1000);
+    let day = |t: UnixMillis| civic_licenses::credential::rfc3339(t).chars().take(10).collect::<String>();
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&(n as u64).to_le_bytes());
+    seed[31] = 0xc7;
+    let holder = civic_identity::Did::key(SecretKey::from_seed(&seed).public_key()).to_string();
+    let areas = ["civil", "criminal", "administrative", "commercial", "family", "general"];
+    let claims = [
+        ("holder_name", format!("Bench Lawyer {n}")),
+        ("national_id_hash", sha256(format!("bench-national-id-{n}").as_bytes()).to_hex()),
+        ("license_number", format!("BENCH{n:08}")),
+        ("law_firm", format!("Benchmark Law Firm {}", n % 97)),
+        ("practice_area", areas[n % areas.len()].to_owned()),
+        ("issue_date", day(start)),
+        ("valid_until", day(valid_until)),
+    ];
+    let call = LicenseCall::Issue {
+        license_id: format!("BENCH-{n:06}"),
+        type_id: civic_node::devnet::LAWYER_LICENSE.into(),
+        holder,
+        claims: claims.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        valid_from: start,
+        valid_until,
+    };
+    Ok(Transaction {
+        chain_id: dev.genesis.chain_id.clone(),
+        signer: issuer,
+        nonce: Nonce::new(nonce),
+        call: Call::new(&call),
+    }
+    .sign(key))
+}
+
+/// The signed credential of committed license `license_id`, as the node's API exports it.
+fn signed_credential(node: &Node, issuer_key: &SecretKey, license_id: &str) -> Result<serde_json::Value> {
+    use civic_licenses::{License, LicenseType, credential, keys};
+    let license = node
+        .state_value::<License>(&keys::license(license_id))?
+        .with_context(|| format!("license {license_id} is not on the ledger"))?;
+    let license_type = node
+        .state_value::<LicenseType>(&keys::license_type(&license.type_id))?
+        .with_context(|| format!("license type {} is not on the ledger", license.type_id))?;
+    let unsigned = credential::license_credential(&license, &license_type, "http://127.0.0.1:8080");
+    Ok(credential::sign_credential(&unsigned, issuer_key, "did:civic:justice#issuer", license.updated_at)?)
+}
+
+/// `civic bench credentials`.
+pub fn credentials(args: CredentialBenchArgs, json_out: bool) -> Result<()> {
+    use civic_licenses::verify::{CredentialStatus, verify};
+    use civic_node::licenses::NodeLedger;
+    if args.licenses == 0 || args.seconds == 0 || args.threads == Some(0) {
+        bail!("--licenses, --seconds and --threads must be positive");
+    }
+    let t = args.threads.unwrap_or_else(threads);
+    let duration = Duration::from_secs(args.seconds);
+
+    eprintln!("starting a fresh dev network and committing the demo activity…");
+    let dir = tempfile::tempdir()?;
+    let dev = civic_node::devnet::open_or_create(dir.path(), now_ms())?;
+    let mut config = NodeConfig::new(dir.path().to_path_buf());
+    config.min_block_interval = Duration::from_millis(10);
+    let running = Running::start(dir.path(), args.store, &dev.genesis, dev.validator.clone(), config)?;
+    let node = running.node.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let (stages, private) = dev.demo_stages()?;
+    node.store().private_put(private).context("storing the demo resident's attribute values")?;
+    for stage in stages {
+        // The demo includes one deliberately rejected transaction, so outcomes are not checked.
+        rt.block_on(crate::run::submit_and_wait(&node, stage)).context("submitting the demo activity")?;
+    }
+
+    let issuer = AccountId::new("justice/issuer")?;
+    let issuer_key = dev.keys.get(&issuer).context("the dev network has no justice/issuer key")?.clone();
+    let first_nonce = node.next_nonce(&issuer)?.get();
+    let pb = bar(args.licenses, "issuing licenses");
+    for from in (0..args.licenses).step_by(ISSUE_BATCH) {
+        let to = (from + ISSUE_BATCH).min(args.licenses);
+        let txs =
+            (from..to).map(|n| bench_issue(&dev, n, first_nonce + n as u64)).collect::<Result<Vec<_>>>()?;
+        commit_all(&rt, &node, txs)?;
+        pb.set_position(to as u64);
+    }
+    pb.finish_and_clear();
+
+    let credentials: Vec<serde_json::Value> = (0..args.licenses)
+        .map(|n| signed_credential(&node, &issuer_key, &format!("BENCH-{n:06}")))
+        .collect::<Result<_>>()?;
+    let now = now_ms();
+    let ledger = NodeLedger(&node);
+    // Sanity: the suspended demo license must verify as suspended, or the bench is not running
+    // the status checks it claims to.
+    let suspended = verify(
+        &signed_credential(&node, &issuer_key, &civic_node::devnet::demo_license_id(3))?,
+        now,
+        &ledger,
+    );
+    if suspended.status != CredentialStatus::Suspended {
+        bail!("the suspended demo license verified as {} instead of suspended", suspended.status.as_str());
+    }
+
+    eprintln!("verifying {} credentials on {t} threads for {} s…", credentials.len(), args.seconds);
+    let n = credentials.len();
+    let verified = run_for(t, duration, &|thread, i| {
+        let v = verify(&credentials[(thread * n / t + i as usize) % n], now, &ledger);
+        if v.is_valid() { Ok(()) } else { Err(v.reason.unwrap_or_else(|| v.status.as_str().to_owned())) }
+    });
+    if verified.failures > 0 {
+        bail!(
+            "{} of {} verifications failed (first: {}); a benchmark of failing verifications measures nothing",
+            verified.failures,
+            verified.calls,
+            verified.first_failure.as_deref().unwrap_or("unknown")
+        );
+    }
+    eprintln!("measuring this machine's Ed25519 single-signature verification rate on {t} threads…");
+    let ed = ed25519_single_rate(t, duration);
+    if ed.failures > 0 {
+        bail!("{}", ed.first_failure.as_deref().unwrap_or("an Ed25519 benchmark verification failed"));
+    }
+    drop(node);
+    running.shutdown()?;
+
+    let rate = verified.per_s();
+    let ratio = rate / ed.per_s();
+    let met = rate >= CREDENTIAL_TARGET_PER_S;
+    if json_out {
+        let report = json!({
+            "machine": { "threads": t, "ed25519_single_verify_per_s": ed.per_s().round(),
+                         "ed25519_single_verify_per_thread_per_s": (ed.per_s() / t as f64).round() },
+            "workload": { "store": format!("{:?}", args.store), "licenses": args.licenses, "seconds": args.seconds,
+                          "check": "civic_licenses::verify::verify against committed node state" },
+            "verifications": verified.calls,
+            "seconds": verified.seconds,
+            "verifications_per_s": rate.round(),
+            "per_thread_per_s": (rate / t as f64).round(),
+            "p50_us": verified.percentile_us(0.50),
+            "p99_us": verified.percentile_us(0.99),
+            "latency_sampled_every": LATENCY_SAMPLE_EVERY,
+            "fraction_of_ed25519_limit": ratio,
+            "all_valid": verified.failures == 0,
+            "suspended_demo_license_status": suspended.status.as_str(),
+            "target_per_s": CREDENTIAL_TARGET_PER_S,
+            "target_met": met,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "Credential verification ({:?}, {} licenses, {} s, all {} valid; suspended demo license reports {}):",
+        args.store,
+        args.licenses,
+        args.seconds,
+        verified.calls,
+        suspended.status.as_str()
+    );
+    println!(
+        "  full W3C verifications   {:>9.0}/s on {t} threads ({:.0}/s per thread)  p50 {:.1} µs  p99 {:.1} µs",
+        rate,
+        rate / t as f64,
+        verified.percentile_us(0.50),
+        verified.percentile_us(0.99)
+    );
+    println!(
+        "  Ed25519 single verify    {:>9.0}/s on {t} threads ({:.0}/s per thread)   <- ceiling: one signature per credential",
+        ed.per_s(),
+        ed.per_s() / t as f64
+    );
+    println!("  credential / Ed25519     {:>9.2}", ratio);
+    println!(
+        "  target (DESIGN.md §5)    {:>9.0}/s  {}",
+        CREDENTIAL_TARGET_PER_S,
+        if met { "met" } else { "NOT met" }
+    );
     Ok(())
 }

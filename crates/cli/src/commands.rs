@@ -22,11 +22,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         Client::new(&self.node)
     }
 
-    fn print(&self, v: &Value, text: impl FnOnce() -> String) {
+    pub(crate) fn print(&self, v: &Value, text: impl FnOnce() -> String) {
         if self.json {
             println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
         } else {
@@ -96,7 +96,7 @@ fn chain_id_of(client: &Client) -> Result<ChainId> {
 }
 
 /// Signs `call` with the --key account and submits it, waiting for the commit when `wait`.
-fn sign_and_submit(ctx: &Ctx, call: Call, wait: bool) -> Result<Value> {
+pub(crate) fn sign_and_submit(ctx: &Ctx, call: Call, wait: bool) -> Result<Value> {
     let client = ctx.client();
     let path = ctx.key.as_deref().ok_or_else(|| {
         anyhow!(
@@ -109,7 +109,7 @@ fn sign_and_submit(ctx: &Ctx, call: Call, wait: bool) -> Result<Value> {
     Ok(answer)
 }
 
-fn print_submitted(ctx: &Ctx, answer: &Value) {
+pub(crate) fn print_submitted(ctx: &Ctx, answer: &Value) {
     ctx.print(answer, || {
         let hash = answer["hash"].as_str().unwrap_or("?");
         match answer["receipt"]["status"].as_str() {
@@ -401,7 +401,7 @@ fn account_tx(client: &Client, key_path: &Path, call: Call) -> Result<(civic_led
     ))
 }
 
-fn key_path(ctx: &Ctx) -> Result<&Path> {
+pub(crate) fn key_path(ctx: &Ctx) -> Result<&Path> {
     ctx.key.as_deref().ok_or_else(|| anyhow!("pass --key with the signing key file"))
 }
 

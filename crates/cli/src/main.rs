@@ -8,6 +8,7 @@
 mod bench;
 mod client;
 mod commands;
+mod license;
 mod proofcheck;
 mod run;
 
@@ -69,6 +70,10 @@ enum Command {
     /// data", remote login, DID resolution.
     #[command(subcommand)]
     Identity(IdentityCmd),
+    /// Licenses: the trusted-issuer registry, the lifecycle (issue, renew, suspend, reinstate,
+    /// revoke), views, W3C credential export and verification.
+    #[command(subcommand)]
+    License(LicenseCmd),
     /// Check proofs offline.
     #[command(subcommand)]
     Proof(ProofCmd),
@@ -200,6 +205,136 @@ enum GovCmd {
         /// `yes` or `no`.
         #[arg(value_parser = ["yes", "no"])]
         decision: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum LicenseCmd {
+    /// An issuer issues a license (sign with --key: an issuer account of a trusted organization).
+    Issue {
+        /// License id, unique on the chain, e.g. BJ-LAW-2026-0042.
+        #[arg(long)]
+        id: String,
+        /// License type, e.g. lawyer-practice.
+        #[arg(long = "type", default_value = "lawyer-practice")]
+        type_id: String,
+        /// The holder's did:key.
+        #[arg(long)]
+        holder: String,
+        /// Claims as name=value, exactly as the type's schema names them.
+        #[arg(required = true)]
+        claims: Vec<String>,
+        /// Start of validity: YYYY-MM-DD or RFC 3339 (default: now).
+        #[arg(long)]
+        valid_from: Option<String>,
+        /// End of validity: YYYY-MM-DD or RFC 3339.
+        #[arg(long)]
+        valid_until: String,
+    },
+    /// Extend a license's validity (sign with --key: an issuer account of the issuing org).
+    Renew {
+        /// License id.
+        id: String,
+        /// The new end of validity: YYYY-MM-DD or RFC 3339.
+        #[arg(long)]
+        valid_until: String,
+        /// Why (recorded in the management record).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Suspend an active license.
+    Suspend {
+        /// License id.
+        id: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reinstate a suspended license.
+    Reinstate {
+        /// License id.
+        id: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Revoke a license for good.
+    Revoke {
+        /// License id.
+        id: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
+    /// A license with its status and management records; with --key (the holder, an account of
+    /// the issuer, or an auditor) also its usage records.
+    Show {
+        /// License id.
+        id: String,
+    },
+    /// Licenses, filtered.
+    List {
+        /// Only this holder's (did:key).
+        #[arg(long)]
+        holder: Option<String>,
+        /// Only this type.
+        #[arg(long = "type")]
+        type_id: Option<String>,
+        /// Only this status now: active, suspended, revoked, expired, not_yet_valid.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this issuing organization.
+        #[arg(long)]
+        issuer: Option<String>,
+    },
+    /// Export a license as a signed W3C Verifiable Credential (JSON).
+    Credential {
+        /// License id.
+        id: String,
+        /// Write it to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify a credential file here, against the node's published state (DID documents,
+    /// trusted issuers, the license record, signed status lists). With --key (an account key)
+    /// the verification is recorded on chain as that account's usage record. Exits non-zero when
+    /// the credential is not valid.
+    Verify {
+        /// The credential (JSON).
+        file: PathBuf,
+        /// What the verification is for (recorded).
+        #[arg(long, default_value = "verification")]
+        purpose: String,
+    },
+    /// Register a license type with the JSON Schema of its claims (sign with --key: an admin).
+    RegisterType {
+        /// Type id, e.g. pilot-license.
+        #[arg(long = "type")]
+        type_id: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// The claims' JSON Schema file (the supported subset is documented in the README).
+        #[arg(long)]
+        schema: PathBuf,
+    },
+    /// Trust an organization to issue a license type (sign with --key: an admin).
+    Trust {
+        /// Type id.
+        #[arg(long = "type")]
+        type_id: String,
+        /// Organization id.
+        #[arg(long)]
+        org: String,
+    },
+    /// Withdraw that trust (sign with --key: an admin).
+    Distrust {
+        /// Type id.
+        #[arg(long = "type")]
+        type_id: String,
+        /// Organization id.
+        #[arg(long)]
+        org: String,
     },
 }
 
@@ -338,6 +473,10 @@ enum BenchCmd {
     /// network in a temporary directory, in-process and over HTTP, beside this machine's
     /// Ed25519 verification limit measured in the same run.
     Tx(bench::TxBenchArgs),
+    /// Full W3C license credential verifications per second (proof, did:civic resolution, trust
+    /// registry, validity, ledger record, status bits) against a fresh dev network's committed
+    /// state, beside this machine's Ed25519 verification limit measured in the same run.
+    Credentials(bench::CredentialBenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -351,6 +490,45 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+fn license_command(ctx: &commands::Ctx, cmd: LicenseCmd) -> anyhow::Result<()> {
+    match cmd {
+        LicenseCmd::Issue { id, type_id, holder, claims, valid_from, valid_until } => license::issue(
+            ctx,
+            license::IssueArgs {
+                id: &id,
+                type_id: &type_id,
+                holder: &holder,
+                claims: &claims,
+                valid_from: valid_from.as_deref(),
+                valid_until: &valid_until,
+            },
+        ),
+        LicenseCmd::Renew { id, valid_until, reason } => {
+            license::act(ctx, "renew", &id, &reason, Some(&valid_until))
+        }
+        LicenseCmd::Suspend { id, reason } => license::act(ctx, "suspend", &id, &reason, None),
+        LicenseCmd::Reinstate { id, reason } => license::act(ctx, "reinstate", &id, &reason, None),
+        LicenseCmd::Revoke { id, reason } => license::act(ctx, "revoke", &id, &reason, None),
+        LicenseCmd::Show { id } => license::show(ctx, &id),
+        LicenseCmd::List { holder, type_id, status, issuer } => license::list(
+            ctx,
+            &[
+                ("holder", holder.as_deref()),
+                ("type", type_id.as_deref()),
+                ("status", status.as_deref()),
+                ("issuer", issuer.as_deref()),
+            ],
+        ),
+        LicenseCmd::Credential { id, out } => license::credential(ctx, &id, out.as_deref()),
+        LicenseCmd::Verify { file, purpose } => license::verify_file(ctx, &file, &purpose),
+        LicenseCmd::RegisterType { type_id, name, schema } => {
+            license::register_type(ctx, &type_id, &name, &schema)
+        }
+        LicenseCmd::Trust { type_id, org } => license::trust(ctx, &type_id, &org, true),
+        LicenseCmd::Distrust { type_id, org } => license::trust(ctx, &type_id, &org, false),
     }
 }
 
@@ -398,6 +576,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Identity(IdentityCmd::Revoke { relay_key, grant }) => {
             commands::identity_revoke(&ctx, &relay_key, grant)
         }
+        Command::License(cmd) => license_command(&ctx, cmd),
         Command::Identity(IdentityCmd::Read { did, attributes, purpose, grant, legal_basis }) => {
             commands::identity_read(&ctx, &did, attributes, &purpose, grant, legal_basis)
         }
@@ -416,5 +595,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::VerifyState { data_dir } => run::verify_state(&data_dir, ctx.json),
         Command::Bench(BenchCmd::Tx(a)) => bench::tx(a, ctx.json),
+        Command::Bench(BenchCmd::Credentials(a)) => bench::credentials(a, ctx.json),
     }
 }
