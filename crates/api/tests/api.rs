@@ -707,6 +707,12 @@ async fn openapi_document_is_3_1_and_lists_every_endpoint() {
         "/v1/dids/{did}",
         "/v1/identity/residents/{did}/access-log",
         "/v1/identity/residents/{did}/consents",
+        "/v1/licenses",
+        "/v1/licenses/{id}",
+        "/v1/licenses/{id}/credential",
+        "/v1/licenses/{id}/verification",
+        "/v1/status-lists/{id}",
+        "/v1/credentials/verify",
         "/metrics",
         "/openapi.json",
         "/",
@@ -821,4 +827,36 @@ async fn a_lagging_event_subscriber_is_told_what_it_missed() {
     assert!(lagged.contains(r#""skipped":4"#), "{lagged}");
     let block = next_sse_frame(&mut body).await;
     assert!(block.starts_with("event: block\n") && block.contains(r#""height":5"#), "{block}");
+}
+
+#[tokio::test]
+async fn license_endpoints_answer_bad_input_with_problems() {
+    let net = net();
+    let bad_list = get("/v1/status-lists/justice.lawyer-practice.expiry.0");
+    let p = net.problem(bad_list, StatusCode::BAD_REQUEST, types::INVALID_PARAMETER).await;
+    assert!(p.detail.contains("<org>.<type-id>.<revocation|suspension>.<page>"), "{}", p.detail);
+    // A well-formed id of a type nobody registered.
+    net.problem(get("/v1/status-lists/justice.pilot.revocation.0"), StatusCode::NOT_FOUND, types::NOT_FOUND)
+        .await;
+    net.problem(get("/v1/licenses/L-1"), StatusCode::NOT_FOUND, types::NOT_FOUND).await;
+    net.problem(get("/v1/licenses/L-1/credential"), StatusCode::NOT_FOUND, types::NOT_FOUND).await;
+    net.problem(get("/v1/licenses?limit=0"), StatusCode::BAD_REQUEST, types::INVALID_PARAMETER).await;
+    net.problem(get("/v1/licenses?status=dormant"), StatusCode::BAD_REQUEST, types::INVALID_PARAMETER).await;
+    let page: Value = net.get("/v1/licenses").await;
+    assert_eq!(page, json!({"licenses": [], "next": null}));
+    // The public answer for an unknown license: not valid, and why.
+    let v: Value = net.get("/v1/licenses/L-1/verification").await;
+    assert_eq!((v["valid"].as_bool(), v["status"].as_str()), (Some(false), Some("unknown")));
+    // Not JSON: a problem. JSON that is no credential: a verdict with the failed check.
+    let req = Request::post("/v1/credentials/verify")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{"))
+        .unwrap();
+    net.problem(req, StatusCode::BAD_REQUEST, types::MALFORMED_BODY).await;
+    let (status, v) = net.json(post_json("/v1/credentials/verify", &json!({"credential": [1, 2]}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((v["verdict"].as_str(), v["status"].as_str()), (Some("invalid"), Some("invalid")));
+    assert_eq!(v["checks"][0]["name"], "structure");
+    assert_eq!(v["checks"][0]["result"], "failed");
+    assert!(v["usage_tx"].is_null(), "nothing to record for a credential that names no license");
 }
