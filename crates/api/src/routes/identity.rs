@@ -17,10 +17,8 @@ use crate::dto::{
 };
 use crate::extract::ApiPath;
 use crate::problem::ApiError;
+use crate::routes::{now_ms, records};
 use crate::{AppState, blocking};
-
-/// Most records returned at once.
-const MAX_RECORDS: usize = 1000;
 
 fn authorize(caller: &Caller, resident: &str) -> Result<(), ApiError> {
     match caller {
@@ -42,17 +40,6 @@ fn resident_param(did: &str) -> Result<String, ApiError> {
         Ok(Did::Civic(_)) => Err(ApiError::bad_param("did", "residents are did:key, not did:civic")),
         Err(e) => Err(ApiError::bad_param("did", e)),
     }
-}
-
-fn records<T: serde::de::DeserializeOwned + serde::Serialize>(
-    node: &civic_node::Node,
-    prefix: &str,
-) -> Result<Vec<T>, ApiError> {
-    let page =
-        node.store().state_range(prefix.as_bytes(), None, MAX_RECORDS).map_err(|e| ApiError::internal(&e))?;
-    page.iter()
-        .map(|(_, v)| civic_ledger::state::decode_value(v).map_err(|e| ApiError::internal(&e)))
-        .collect()
 }
 
 /// Who read this resident's attributes: every access record, oldest first.
@@ -134,10 +121,6 @@ pub(crate) async fn consents(
         Ok(Json(IdentityListDto { resident, items }))
     })
     .await
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Issues a single-use challenge for a resident to sign with their did:key.

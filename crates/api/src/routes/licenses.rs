@@ -37,18 +37,13 @@ use crate::dto::{
 use crate::extract::{ApiBytes, ApiPath, ApiQuery, parse_json};
 use crate::problem::{ApiError, types};
 use crate::routes::txs::{Watch, await_commit};
+use crate::routes::{limit_param, now_ms, records};
 use crate::{AppState, blocking};
 
-/// Most records returned at once.
-const MAX_RECORDS: usize = 1000;
 /// Most licenses looked at to fill one filtered page.
 const SCAN_BUDGET: usize = 10_000;
 /// Largest `POST /v1/credentials/verify` body.
 pub(crate) const VERIFY_BODY_LIMIT: usize = 64 * 1024;
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
 
 fn license_dto(l: &License, now: UnixMillis) -> LicenseDto {
     let effective = serde_json::to_value(l.effective_status(now))
@@ -105,19 +100,8 @@ fn usage_dto(r: UsageRecord) -> UsageRecordDto {
     }
 }
 
-fn records<T: serde::de::DeserializeOwned>(node: &Node, prefix: &str) -> Result<Vec<T>, ApiError> {
-    let page =
-        node.store().state_range(prefix.as_bytes(), None, MAX_RECORDS).map_err(|e| ApiError::internal(&e))?;
-    page.iter()
-        .map(|(_, v)| civic_ledger::state::decode_value(v).map_err(|e| ApiError::internal(&e)))
-        .collect()
-}
-
 fn license_param(id: &str) -> Result<(), ApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= civic_licenses::module::MAX_LICENSE_ID
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+    if civic_licenses::module::is_license_id(id) {
         Ok(())
     } else {
         Err(ApiError::bad_param("id", "a license id is 1-64 characters A-Z, a-z, 0-9, '.', '_', '-'"))
@@ -185,14 +169,7 @@ pub(crate) async fn list(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<LicenseListParams>,
 ) -> Result<Json<LicenseListDto>, ApiError> {
-    let limit = match q.limit.as_deref() {
-        None => 20,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ApiError::bad_param("limit", "limit must be an integer from 1 to 100"))?,
-    };
+    let limit = limit_param(q.limit.as_deref(), 20, 100)?;
     if let Some(s) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(ApiError::bad_param(
             "status",

@@ -15,6 +15,27 @@ use civic_types::Hash32;
 
 use crate::problem::ApiError;
 
+/// Most records a history endpoint returns at once.
+pub(crate) const MAX_RECORDS: usize = 1000;
+
+/// The node's wall clock in Unix milliseconds (for validity checks and challenge expiry, never
+/// for ledger state).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Up to [`MAX_RECORDS`] decoded state values under `prefix`, in key order.
+pub(crate) fn records<T: serde::de::DeserializeOwned>(
+    node: &civic_node::Node,
+    prefix: &str,
+) -> Result<Vec<T>, ApiError> {
+    let page =
+        node.store().state_range(prefix.as_bytes(), None, MAX_RECORDS).map_err(|e| ApiError::internal(&e))?;
+    page.iter()
+        .map(|(_, v)| civic_ledger::state::decode_value(v).map_err(|e| ApiError::internal(&e)))
+        .collect()
+}
+
 /// A hash parameter: 64 hex characters.
 pub(crate) fn hash_param(name: &str, s: &str) -> Result<Hash32, ApiError> {
     s.parse().map_err(|e| ApiError::bad_param(name, e))

@@ -139,12 +139,7 @@ impl FromStr for StatusListId {
     }
 }
 
-/// Whether `s` is a license type id, `[a-z0-9-]{1,64}`.
-pub(crate) fn is_type_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_TYPE_ID
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
+pub(crate) use crate::module::is_type_id;
 
 /// A decimal `u64` written the one way [`u64`]'s `Display` writes it (no sign, no leading zeros).
 pub(crate) fn parse_canonical_u64(s: &str) -> Option<u64> {

@@ -547,11 +547,22 @@ fn shown(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
+/// Whether `s` is a license type id, `[a-z0-9-]{1,64}`.
+pub fn is_type_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_TYPE_ID
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Whether `s` is a license id, `[A-Za-z0-9._-]{1,64}`.
+pub fn is_license_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_LICENSE_ID
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 fn check_type_id(type_id: &str) -> Result<(), TxError> {
-    let ok = !type_id.is_empty()
-        && type_id.len() <= MAX_TYPE_ID
-        && type_id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if is_type_id(type_id) {
         Ok(())
     } else {
         Err(invalid(format!(
@@ -562,10 +573,7 @@ fn check_type_id(type_id: &str) -> Result<(), TxError> {
 }
 
 fn check_license_id(id: &str) -> Result<(), TxError> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_LICENSE_ID
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+    if is_license_id(id) {
         Ok(())
     } else {
         Err(invalid(format!(

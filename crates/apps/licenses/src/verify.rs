@@ -19,7 +19,7 @@ use crate::credential::{
     ASSERTION_METHOD, CREDENTIAL_TYPE, LIST_ENTRIES, STATUS_ENTRY_TYPE, StatusListId, VC_CONTEXT_V2,
     is_type_id, list_id_from_url, parse_canonical_u64, parse_rfc3339, rfc3339,
 };
-use crate::module::{License, MAX_LICENSE_ID, StatusPurpose};
+use crate::module::{License, StatusPurpose};
 
 /// What verification needs from the ledger.
 ///
@@ -470,10 +470,7 @@ fn ledger_record(
     let Some(id) = parsed.subject_str("licenseId") else {
         return fail("credentialSubject.licenseId is missing or not a string".into());
     };
-    let id_ok = !id.is_empty()
-        && id.len() <= MAX_LICENSE_ID
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if !id_ok {
+    if !crate::module::is_license_id(id) {
         return fail(format!("licenseId {:?} is not a license id of this ledger", shown(id)));
     }
     let license = match ledger.license(id) {
