@@ -35,6 +35,8 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     private_batches_are_atomic(&make());
     private_data_is_apart_from_the_chain(&make());
     private_writes_run_alongside_commits(&make());
+    private_range_orders_and_pages(&make());
+    private_put_takes_large_batches(&make());
 }
 
 /// A fresh store holds nothing and has no latest height.
@@ -618,6 +620,156 @@ pub fn private_writes_run_alongside_commits<S: Store + ?Sized>(store: &S) {
         Some((ROUNDS - 1).to_be_bytes().to_vec()),
         "{p}: private"
     );
+}
+
+/// A private prefix scan behaves exactly like [`Store::state_range`]: the prefix's keys in byte
+/// order (a key that merely shares bytes with the prefix stays out), paged with `start_after`
+/// and `limit` without skipping or repeating, deleted keys gone. Private and state scans never
+/// see each other's entries, even under the same key bytes.
+pub fn private_range_orders_and_pages<S: Store + ?Sized>(store: &S) {
+    let p = "private range orders and pages";
+    let value = |k: &[u8]| [b"private:", k].concat();
+    let keys: [&[u8]; 14] = [
+        b"a/10",
+        b"ab",
+        b"a/1",
+        b"a/2",
+        b"a",
+        b"a/\xff\xff",
+        b"a/\xff",
+        b"\xff\xff",
+        b"\xff",
+        b"\xff\xff\x00",
+        b"b/1",
+        b"",
+        b"a/3",
+        b"a/4",
+    ];
+    ok(p, store.private_put(keys.iter().map(|k| (k.to_vec(), Some(value(k)))).collect()));
+    // Deleted in a later batch, and put then deleted within one batch.
+    ok(p, store.private_put(vec![del("a/3"), put("a/5", "gone"), del("a/5"), del("a/absent")]));
+    ok(
+        p,
+        store.commit(CommitBatch {
+            state_writes: vec![
+                put("a/1", "state"),
+                put("a/6", "state"),
+                (b"\xff\xff\x01".to_vec(), Some(b"state".to_vec())),
+            ],
+            ..block_batch(0)
+        }),
+    );
+    ok(p, store.private_put(vec![del("a/4")]));
+
+    let sorted =
+        |ks: &[&[u8]]| -> Vec<(Vec<u8>, Vec<u8>)> { ks.iter().map(|k| (k.to_vec(), value(k))).collect() };
+    let all: Vec<&[u8]> = vec![
+        b"",
+        b"a",
+        b"a/1",
+        b"a/10",
+        b"a/2",
+        b"a/\xff",
+        b"a/\xff\xff",
+        b"ab",
+        b"b/1",
+        b"\xff",
+        b"\xff\xff",
+        b"\xff\xff\x00",
+    ];
+    let scan = |prefix: &[u8], after: Option<&[u8]>, limit| ok(p, store.private_range(prefix, after, limit));
+
+    assert_eq!(scan(b"", None, 100), sorted(&all), "{p}: empty prefix is every private key");
+    assert_eq!(scan(b"a/1", None, 100), sorted(&all[2..4]), "{p}: a/1 also prefixes a/10");
+    assert_eq!(scan(b"a/", None, 100), sorted(&all[2..7]), "{p}: prefix a/ leaves out ab and a");
+    assert_eq!(scan(b"a", None, 100), sorted(&all[1..8]), "{p}: prefix a");
+    assert_eq!(scan(b"ab", None, 100), sorted(&all[7..8]), "{p}: prefix ab");
+    assert_eq!(scan(b"a/\xff", None, 100), sorted(&all[5..7]), "{p}: prefix ending in 0xff");
+    assert_eq!(scan(b"\xff", None, 100), sorted(&all[9..]), "{p}: prefix 0xff");
+    assert_eq!(scan(b"\xff\xff", None, 100), sorted(&all[10..]), "{p}: prefix of all 0xff bytes");
+    assert_eq!(scan(b"\xff\xff\xff", None, 100), sorted(&[]), "{p}: all-0xff prefix without keys");
+    assert_eq!(scan(b"c", None, 100), sorted(&[]), "{p}: prefix without keys");
+    assert_eq!(scan(b"a/", None, 0), sorted(&[]), "{p}: limit 0");
+    assert_eq!(scan(b"", Some(b"a"), 0), sorted(&[]), "{p}: limit 0 with start_after");
+    assert_eq!(scan(b"a/", None, 2), sorted(&all[2..4]), "{p}: first page");
+    assert_eq!(scan(b"a/", Some(b"a/10"), 2), sorted(&all[4..6]), "{p}: start_after a key");
+    assert_eq!(scan(b"a/", Some(b"a/3"), 10), sorted(&all[5..7]), "{p}: start_after a deleted key");
+    assert_eq!(scan(b"a/", Some(b"0"), 2), sorted(&all[2..4]), "{p}: start_after before the prefix");
+    assert_eq!(scan(b"a/", Some(b"b"), 2), sorted(&[]), "{p}: start_after beyond the prefix");
+    assert_eq!(
+        scan(b"\xff\xff", Some(b"\xff\xff"), 10),
+        sorted(&all[11..]),
+        "{p}: after the 0xff prefix itself"
+    );
+    for deleted in ["a/3", "a/4", "a/5", "a/absent"] {
+        assert!(scan(deleted.as_bytes(), None, 10).is_empty(), "{p}: deleted key {deleted} returned");
+    }
+
+    for limit in 1..=all.len() + 1 {
+        let mut paged = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = scan(b"", after.as_deref(), limit);
+            assert!(page.len() <= limit, "{p}: page longer than limit {limit}");
+            if let (Some(after), Some((first, _))) = (&after, page.first()) {
+                assert!(first > after, "{p}: page after {after:?} starts at {first:?}");
+            }
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            let full = page.len() == limit;
+            paged.extend(page);
+            if !full {
+                break;
+            }
+        }
+        assert_eq!(paged, sorted(&all), "{p}: paging with limit {limit}");
+    }
+
+    assert_eq!(
+        ok(p, store.state_range(b"", None, usize::MAX)),
+        vec![entry("a/1", "state"), entry("a/6", "state"), (b"\xff\xff\x01".to_vec(), b"state".to_vec())],
+        "{p}: state range holds only state"
+    );
+    assert_eq!(
+        ok(p, store.state_range(b"a/1", None, 10)),
+        vec![entry("a/1", "state")],
+        "{p}: state under a shared key"
+    );
+    assert!(ok(p, store.state_range(b"ab", None, 10)).is_empty(), "{p}: private key in a state range");
+}
+
+/// One private write of 20,000 entries of about 150 bytes (a department importing its residents)
+/// lands whole and reads back in pages; one more write deletes them all.
+pub fn private_put_takes_large_batches<S: Store + ?Sized>(store: &S) {
+    const ENTRIES: usize = 20_000;
+    const PAGE: usize = 1_000;
+    let p = "private put takes large batches";
+    let key = |n: usize| format!("import/resident/{n:08}").into_bytes();
+    let value = |n: usize| {
+        let mut v = format!("attributes of resident {n}:").into_bytes();
+        v.resize(150, b'.');
+        v
+    };
+    ok(p, store.private_put((0..ENTRIES).map(|n| (key(n), Some(value(n)))).collect()));
+
+    let mut read = 0;
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = ok(p, store.private_range(b"import/", after.as_deref(), PAGE));
+        for (offset, (k, v)) in page.iter().enumerate() {
+            assert_eq!((k, v), (&key(read + offset), &value(read + offset)), "{p}: entry {}", read + offset);
+        }
+        read += page.len();
+        match page.last() {
+            Some((last, _)) if page.len() == PAGE => after = Some(last.clone()),
+            _ => break,
+        }
+    }
+    assert_eq!(read, ENTRIES, "{p}: entries read back");
+    assert!(ok(p, store.state_range(b"", None, 1)).is_empty(), "{p}: private entries in the state");
+
+    ok(p, store.private_put((0..ENTRIES).map(|n| (key(n), None)).collect()));
+    assert!(ok(p, store.private_range(b"", None, 1)).is_empty(), "{p}: entries left after deleting all");
 }
 
 /// Batch `height` of a deterministic sample chain for crash tests. Each batch overwrites 64

@@ -197,6 +197,41 @@ impl FjallStore {
         f(&snapshot).map_err(backend)
     }
 
+    /// One page of a prefix scan over a keyspace of [`TAG`]ged keys, with the semantics of
+    /// [`Store::state_range`], read on one snapshot.
+    fn prefix_page(
+        &self,
+        keyspace: &Keyspace,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let start = match crate::scan_start(prefix, start_after) {
+            Bound::Excluded(after) => Bound::Excluded(tagged(after)),
+            Bound::Included(from) => Bound::Included(tagged(from)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let tagged_prefix = tagged(prefix);
+        self.read(|s| {
+            // The limit comes from the caller; grow the page as entries arrive instead.
+            let mut page = Vec::with_capacity(limit.min(256));
+            for entry in s.range(keyspace, (start, Bound::<Vec<u8>>::Unbounded)) {
+                let (key, value) = entry.into_inner()?;
+                if !key.starts_with(&tagged_prefix) {
+                    break;
+                }
+                page.push((key[1..].to_vec(), value.to_vec()));
+                if page.len() == limit {
+                    break;
+                }
+            }
+            Ok(page)
+        })
+    }
+
     /// Checks `batch` against the store as of `snapshot` and turns it into one fjall batch.
     /// Nothing is written here, so a refused batch leaves no trace.
     fn prepare_batch(
@@ -316,30 +351,7 @@ impl Store for FjallStore {
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let start = match crate::scan_start(prefix, start_after) {
-            Bound::Excluded(after) => Bound::Excluded(tagged(after)),
-            Bound::Included(from) => Bound::Included(tagged(from)),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        let tagged_prefix = tagged(prefix);
-        self.read(|s| {
-            // The limit comes from the caller; grow the page as entries arrive instead.
-            let mut page = Vec::with_capacity(limit.min(256));
-            for entry in s.range(&self.state, (start, Bound::<Vec<u8>>::Unbounded)) {
-                let (key, value) = entry.into_inner()?;
-                if !key.starts_with(&tagged_prefix) {
-                    break;
-                }
-                page.push((key[1..].to_vec(), value.to_vec()));
-                if page.len() == limit {
-                    break;
-                }
-            }
-            Ok(page)
-        })
+        self.prefix_page(&self.state, prefix, start_after, limit)
     }
 
     fn object(&self, hash: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
@@ -381,6 +393,15 @@ impl Store for FjallStore {
 
     fn private_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.read(|s| s.get(&self.private, tagged(key))).map(to_vec)
+    }
+
+    fn private_range(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.prefix_page(&self.private, prefix, start_after, limit)
     }
 }
 

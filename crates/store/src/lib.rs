@@ -14,10 +14,12 @@
 //!   completed commit.
 //!
 //! Beside the chain, a node keeps **off-chain private data** (residents' personal attribute values
-//! and salts a department holds on its own node): [`Store::private_put`] and
-//! [`Store::private_get`]. Private entries are never part of a block, the state, the objects or
-//! the metadata, and no chain read returns them; they are written independently of heights, with
-//! the same atomicity and durability as a commit.
+//! and salts a department holds on its own node): [`Store::private_put`] writes them,
+//! [`Store::private_get`] reads one key and [`Store::private_range`] reads them in key order, a
+//! prefix and a page at a time, exactly as [`Store::state_range`] reads the state. Private entries
+//! are never part of a block, the state, the objects or the metadata; no chain read returns them
+//! and no private read returns chain data. They are written independently of heights, with the
+//! same atomicity and durability as a commit.
 //!
 //! Backends: [`RedbStore`] (one crash-safe file in the node's data directory, a copy-on-write
 //! B-tree), [`FjallStore`] (a directory of its own, an LSM tree: commits stay fast as the chain
@@ -97,8 +99,9 @@ pub struct CommitBatch {
 /// - Iteration orders are by raw key bytes, so they are the same on every backend and every
 ///   machine.
 /// - Private data ([`Store::private_put`]) lives apart from everything a commit writes: no chain
-///   read (`state_get`, `state_range`, `object`, `meta`, ...) ever returns a private entry, and
-///   a commit never changes one. A private write is atomic and durable like a commit, needs no
+///   read (`state_get`, `state_range`, `object`, `meta`, ...) ever returns a private entry, no
+///   private read (`private_get`, `private_range`) returns chain data, and a commit never changes
+///   a private entry. A private write is atomic and durable like a commit, needs no
 ///   height, and may run concurrently with commits and reads.
 pub trait Store: Send + Sync + 'static {
     /// Atomically and durably applies one block's batch.
@@ -149,6 +152,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Latest value of a private key; never a state, object or metadata value.
     fn private_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Up to `limit` private entries whose key starts with `prefix`, in ascending key order,
+    /// starting after the key `start_after` when given (pass the last key of the previous page).
+    /// Paging works exactly as in [`Store::state_range`], and all entries come from one completed
+    /// private write or commit. Never returns chain data.
+    fn private_range(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
 }
 
 impl<T: Store + ?Sized> Store for Arc<T> {
@@ -192,6 +206,14 @@ impl<T: Store + ?Sized> Store for Arc<T> {
     }
     fn private_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).private_get(key)
+    }
+    fn private_range(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        (**self).private_range(prefix, start_after, limit)
     }
 }
 

@@ -124,14 +124,7 @@ impl Store for MemoryStore {
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        let t = self.read()?;
-        let start = crate::scan_start(prefix, start_after);
-        Ok(t.state
-            .range::<[u8], _>((start, std::ops::Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(prefix_page(&self.read()?.state, prefix, start_after, limit))
     }
 
     fn object(&self, hash: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
@@ -158,4 +151,28 @@ impl Store for MemoryStore {
     fn private_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.read()?.private.get(key).cloned())
     }
+
+    fn private_range(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        Ok(prefix_page(&self.read()?.private, prefix, start_after, limit))
+    }
+}
+
+/// One page of a prefix scan over `map`, with the semantics of [`Store::state_range`].
+fn prefix_page(
+    map: &BTreeMap<Vec<u8>, Vec<u8>>,
+    prefix: &[u8],
+    start_after: Option<&[u8]>,
+    limit: usize,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let start = crate::scan_start(prefix, start_after);
+    map.range::<[u8], _>((start, std::ops::Bound::Unbounded))
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .take(limit)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }

@@ -142,6 +142,37 @@ impl RedbStore {
         Ok(txn)
     }
 
+    /// One page of a prefix scan over `table`, with the semantics of [`Store::state_range`],
+    /// read in one read transaction.
+    fn prefix_page(
+        &self,
+        table: TableDefinition<&[u8], &[u8]>,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.read(|txn| {
+            let table = txn.open_table(table)?;
+            let start = crate::scan_start(prefix, start_after);
+            // The limit comes from the caller; grow the page as entries arrive instead.
+            let mut page = Vec::with_capacity(limit.min(256));
+            for entry in table.range::<&[u8]>((start, Bound::Unbounded))? {
+                let (key, value) = entry?;
+                if !key.value().starts_with(prefix) {
+                    break;
+                }
+                page.push((key.value().to_vec(), value.value().to_vec()));
+                if page.len() == limit {
+                    break;
+                }
+            }
+            Ok(page)
+        })
+    }
+
     /// Runs `f` in a read transaction: one consistent snapshot as of the last commit.
     fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, redb::Error>) -> Result<T, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
@@ -276,26 +307,7 @@ impl Store for RedbStore {
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        self.read(|txn| {
-            let state = txn.open_table(STATE)?;
-            let start = crate::scan_start(prefix, start_after);
-            // The limit comes from the caller; grow the page as entries arrive instead.
-            let mut page = Vec::with_capacity(limit.min(256));
-            for entry in state.range::<&[u8]>((start, Bound::Unbounded))? {
-                let (key, value) = entry?;
-                if !key.value().starts_with(prefix) {
-                    break;
-                }
-                page.push((key.value().to_vec(), value.value().to_vec()));
-                if page.len() == limit {
-                    break;
-                }
-            }
-            Ok(page)
-        })
+        self.prefix_page(STATE, prefix, start_after, limit)
     }
 
     fn object(&self, hash: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
@@ -335,6 +347,15 @@ impl Store for RedbStore {
             let private = txn.open_table(PRIVATE)?;
             Ok(private.get(key)?.map(|v| v.value().to_vec()))
         })
+    }
+
+    fn private_range(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.prefix_page(PRIVATE, prefix, start_after, limit)
     }
 }
 
