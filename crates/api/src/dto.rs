@@ -1307,3 +1307,130 @@ pub struct PublicVerificationDto {
     /// When this answer was given.
     pub checked_at_ms: u64,
 }
+
+/// A supervision case with its current zones and bound device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CaseDto {
+    /// `open` or `closed`.
+    pub status: String,
+    /// The case record (subject, legal basis, term, officer, time zone, timers, device).
+    #[schema(value_type = Object)]
+    pub case: serde_json::Value,
+    /// Current zones (not removed), each with its version and definition.
+    #[schema(value_type = Vec<Object>)]
+    pub zones: Vec<serde_json::Value>,
+    /// Every version of every zone, oldest first per zone (single-case view only).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub zone_history: Option<Vec<serde_json::Value>>,
+    /// The bound device.
+    #[schema(value_type = Option<Object>)]
+    pub device: Option<serde_json::Value>,
+    /// Unresolved alerts.
+    pub open_alerts: u64,
+}
+
+/// A page of cases.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CaseListDto {
+    /// Cases in id order.
+    pub cases: Vec<CaseDto>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// A registered device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceDto {
+    /// Protocol id (IMEI, watch id, OsmAnd id).
+    pub device_id: String,
+    /// `osmand` or `watch`.
+    pub protocol: String,
+    /// Officers' label.
+    pub label: String,
+    /// Owning organization.
+    pub org: String,
+    /// Bound case.
+    pub case_id: Option<String>,
+    /// Last message this node's gateway received (Unix ms).
+    pub last_contact_ms: Option<u64>,
+    /// Fix time of the last position this node's gateway received (Unix ms).
+    pub last_fix_ms: Option<u64>,
+    /// Last reported battery.
+    pub battery_pct: Option<u8>,
+}
+
+/// Registered devices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceListDto {
+    /// In id order.
+    pub devices: Vec<DeviceDto>,
+}
+
+/// Alerts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AlertListDto {
+    /// Alert records (id, case, kind, zone, time, triggering position hashes, detail, state,
+    /// acknowledgement, resolution, escalation).
+    #[schema(value_type = Vec<Object>)]
+    pub alerts: Vec<serde_json::Value>,
+}
+
+/// A stored position.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PositionDto {
+    /// Position id on this node (for the proof endpoint).
+    pub id: u64,
+    /// Device protocol id.
+    pub device: String,
+    /// Case the device was bound to.
+    pub case_id: String,
+    /// Latitude, degrees WGS 84.
+    pub lat: f64,
+    /// Longitude, degrees WGS 84.
+    pub lon: f64,
+    /// Fix time written by the device (Unix ms).
+    pub fix_time_ms: u64,
+    /// When the gateway received it (Unix ms).
+    pub received_ms: u64,
+    /// Whether the device considered the fix valid.
+    pub valid: bool,
+    /// Speed, km/h.
+    pub speed_kmh: Option<f64>,
+    /// Course, degrees.
+    pub course_deg: Option<u16>,
+    /// Altitude, metres.
+    pub altitude_m: Option<i32>,
+    /// Accuracy radius, metres.
+    pub accuracy_m: Option<u32>,
+    /// Battery, percent.
+    pub battery_pct: Option<u8>,
+    /// Alarms raised with it.
+    pub alarms: Vec<String>,
+    /// RFC 6962 leaf hash of its canonical bytes.
+    pub leaf_hash: String,
+}
+
+/// A device's positions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PositionListDto {
+    /// The device.
+    pub device: String,
+    /// Oldest first.
+    pub positions: Vec<PositionDto>,
+}
+
+/// A position with its anchoring proof.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PositionProofDto {
+    /// The position.
+    pub position: PositionDto,
+    /// Canonical bytes, leaf hash, gateway, batch, root and RFC 6962 inclusion proof; absent
+    /// while the batch is open (at most a second).
+    #[schema(value_type = Option<Object>)]
+    pub proof: Option<serde_json::Value>,
+    /// The anchor record on chain; absent until its transaction is committed.
+    #[schema(value_type = Option<Object>)]
+    pub anchor: Option<serde_json::Value>,
+    /// State key of the anchor, for `GET /v1/state/{key}?proof=true`.
+    pub anchor_state_key: Option<String>,
+}

@@ -36,6 +36,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use civic_node::Node;
 use civic_node::service::ServiceKeys;
+use civic_node::supervision::Supervisor;
 use tokio::sync::watch;
 
 pub use openapi::openapi;
@@ -59,6 +60,8 @@ pub struct ApiOptions {
     /// The accounts this node acts as: issuer keys to sign credentials and status lists, a
     /// verifier key to record verifications.
     pub service: Arc<ServiceKeys>,
+    /// The device gateway's core, when this node runs one (positions, proofs, summaries).
+    pub supervisor: Option<Arc<Supervisor>>,
 }
 
 impl Default for ApiOptions {
@@ -67,6 +70,7 @@ impl Default for ApiOptions {
             commit_wait: Duration::from_secs(30),
             public_url: "http://127.0.0.1:8080".into(),
             service: Arc::new(ServiceKeys::default()),
+            supervisor: None,
         }
     }
 }
@@ -111,7 +115,7 @@ fn build(node: Arc<Node>, options: ApiOptions, shutdown: watch::Receiver<bool>) 
     let openapi_json = openapi::openapi().to_pretty_json().map(axum::body::Bytes::from).unwrap_or_default();
     let challenges = Arc::new(challenge::Challenges::default());
     let state = AppState { node, options, shutdown, openapi_json, challenges };
-    use routes::{chain, dids, events, identity, licenses, membership, meta, state as st, txs};
+    use routes::{chain, dids, events, identity, licenses, membership, meta, state as st, supervision, txs};
     Router::new()
         .route("/", get(meta::landing))
         .route("/openapi.json", get(meta::openapi_json))
@@ -151,6 +155,14 @@ fn build(node: Arc<Node>, options: ApiOptions, shutdown: watch::Receiver<bool>) 
             post(licenses::verify_credential).layer(DefaultBodyLimit::max(licenses::VERIFY_BODY_LIMIT)),
         )
         .route("/verify/{id}", get(licenses::verify_page))
+        .route("/v1/supervision/cases", get(supervision::cases))
+        .route("/v1/supervision/cases/{id}", get(supervision::case))
+        .route("/v1/supervision/cases/{id}/days/{date}", get(supervision::day))
+        .route("/v1/supervision/devices", get(supervision::devices))
+        .route("/v1/supervision/devices/{id}/positions", get(supervision::positions))
+        .route("/v1/supervision/positions/{id}/proof", get(supervision::proof))
+        .route("/v1/supervision/alerts", get(supervision::alerts))
+        .route("/v1/supervision/alerts/{id}", get(supervision::alert))
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(TX_BODY_LIMIT))

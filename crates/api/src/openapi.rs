@@ -4,7 +4,7 @@
 use utoipa::OpenApi;
 
 use crate::dto;
-use crate::routes::{chain, dids, events, identity, licenses, membership, meta, state, txs};
+use crate::routes::{chain, dids, events, identity, licenses, membership, meta, state, supervision, txs};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,6 +47,14 @@ use crate::routes::{chain, dids, events, identity, licenses, membership, meta, s
         licenses::public_verification,
         licenses::status_list,
         licenses::verify_credential,
+        supervision::cases,
+        supervision::case,
+        supervision::day,
+        supervision::devices,
+        supervision::positions,
+        supervision::proof,
+        supervision::alerts,
+        supervision::alert,
         meta::landing,
         meta::openapi_json,
         meta::metrics,
@@ -60,6 +68,7 @@ use crate::routes::{chain, dids, events, identity, licenses, membership, meta, s
         (name = "events", description = "Server-sent events"),
         (name = "identity", description = "DIDs (did:key, did:civic)"),
         (name = "licenses", description = "Licenses, W3C Verifiable Credentials, status lists, verification"),
+        (name = "supervision", description = "Community supervision: cases, zones, devices, positions with anchoring proofs, alerts, daily summaries"),
         (name = "meta", description = "Landing page, this document, metrics"),
     )
 )]

@@ -51,6 +51,8 @@ pub mod types {
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "https://civic-ledger.dev/problems/unsupported-media-type";
     /// This node holds no key to sign for the organization (credentials, status lists).
     pub const NO_SIGNING_KEY: &str = "https://civic-ledger.dev/problems/no-signing-key";
+    /// This node runs no device gateway (supervision positions).
+    pub const NO_GATEWAY: &str = "https://civic-ledger.dev/problems/no-gateway";
     /// The node failed internally; the details are in its log.
     pub const INTERNAL: &str = "https://civic-ledger.dev/problems/internal";
     /// The path is not a DID, or names an Ed25519 key that is not valid.

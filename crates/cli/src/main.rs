@@ -106,6 +106,40 @@ struct DevArgs {
     /// Milliseconds between blocks while transactions arrive.
     #[arg(long, default_value_t = 100)]
     block_interval_ms: u64,
+    #[command(flatten)]
+    gateway: GatewayArgs,
+}
+
+/// The device gateway (supervision wristbands).
+#[derive(Args)]
+struct GatewayArgs {
+    /// Address of the OsmAnd HTTP listener (Traccar Client and compatible apps).
+    #[arg(long, default_value = "0.0.0.0:5055")]
+    osmand: SocketAddr,
+    /// Address of the watch-protocol TCP listener (wristbands).
+    #[arg(long, default_value = "0.0.0.0:5093")]
+    watch: SocketAddr,
+    /// Consecutive violating fixes before a zone or curfew alert (against GPS drift).
+    #[arg(long, default_value_t = 3)]
+    consecutive_fixes: u32,
+    /// Days stored positions are kept.
+    #[arg(long, default_value_t = 365)]
+    retention_days: u32,
+    /// Seconds between timer checks (gone dark, offline, escalation, retention).
+    #[arg(long, default_value_t = 5)]
+    tick_secs: u64,
+}
+
+impl GatewayArgs {
+    fn options(self) -> run::GatewayOptions {
+        run::GatewayOptions {
+            osmand: self.osmand,
+            watch: self.watch,
+            consecutive_fixes: self.consecutive_fixes,
+            retention_days: self.retention_days,
+            tick_secs: self.tick_secs,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -137,6 +171,8 @@ struct NodeArgs {
     /// (default: http://<--http address>).
     #[arg(long)]
     public_url: Option<String>,
+    #[command(flatten)]
+    gateway: GatewayArgs,
 }
 
 #[derive(Subcommand)]
@@ -541,6 +577,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             http: a.http,
             demo: !a.no_demo,
             block_interval_ms: a.block_interval_ms,
+            gateway: a.gateway.options(),
         }),
         Command::Node(a) => run::node(run::NodeOptions {
             data_dir: a.data_dir,
@@ -551,6 +588,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             block_interval_ms: a.block_interval_ms,
             service_keys: a.service_keys,
             public_url: a.public_url,
+            gateway: a.gateway.options(),
         }),
         Command::Keys(KeysCmd::New { out, account }) => commands::keys_new(&ctx, &out, account.as_deref()),
         Command::Keys(KeysCmd::Show { file }) => commands::keys_show(&ctx, &file),

@@ -10,6 +10,8 @@ use anyhow::{Context, Result, bail};
 use civic_consensus::{Config, SingleValidator};
 use civic_ledger::{Genesis, SignedTx};
 use civic_node::keyfile::KeyFile;
+use civic_node::service::ServiceKeys;
+use civic_node::supervision::{Supervisor, SupervisorConfig};
 use civic_node::{Node, NodeConfig, WaitOutcome, devnet};
 use civic_store::{FjallStore, RedbStore, Store};
 use civic_types::{SecretKey, UnixMillis};
@@ -21,11 +23,58 @@ pub struct DevOptions {
     pub http: SocketAddr,
     pub demo: bool,
     pub block_interval_ms: u64,
+    pub gateway: GatewayOptions,
 }
 
 /// The dev node acts as the justice bureau: it signs the bureau's credentials and status lists
-/// with `justice/issuer` and records verifications as `justice/service`.
-const DEV_SERVICE_ACCOUNTS: [&str; 2] = ["justice/issuer", "justice/service"];
+/// with `justice/issuer`, records verifications as `justice/service`, and runs the bureau's
+/// device gateway as `justice/gateway` (anchors and alerts).
+const DEV_SERVICE_ACCOUNTS: [&str; 3] = ["justice/issuer", "justice/service", "justice/gateway"];
+
+/// The device gateway's listeners and settings (`civic dev` and `civic node`).
+#[derive(Clone, Debug)]
+pub struct GatewayOptions {
+    /// OsmAnd HTTP listener.
+    pub osmand: SocketAddr,
+    /// Watch-protocol TCP listener.
+    pub watch: SocketAddr,
+    /// Consecutive violating fixes before a zone alert.
+    pub consecutive_fixes: u32,
+    /// Days positions are kept.
+    pub retention_days: u32,
+    /// Seconds between timer checks (gone dark, offline, escalation).
+    pub tick_secs: u64,
+}
+
+struct Gateway {
+    supervisor: Arc<Supervisor>,
+    osmand: tokio::net::TcpListener,
+    watch: tokio::net::TcpListener,
+}
+
+fn start_gateway(
+    rt: &tokio::runtime::Runtime,
+    node: &Arc<Node>,
+    service: &Arc<ServiceKeys>,
+    opts: &GatewayOptions,
+) -> Result<Gateway> {
+    let config = SupervisorConfig {
+        consecutive_fixes: opts.consecutive_fixes.max(1),
+        retention: Duration::from_secs(u64::from(opts.retention_days.max(1)) * 86_400),
+        tick_interval: Duration::from_secs(opts.tick_secs.max(1)),
+        ..SupervisorConfig::default()
+    };
+    let supervisor = Supervisor::start(node.clone(), service.clone(), config)?;
+    let osmand = rt.block_on(tokio::net::TcpListener::bind(opts.osmand)).with_context(|| {
+        format!("cannot listen on {} for OsmAnd devices; choose another --osmand address", opts.osmand)
+    })?;
+    let watch = rt.block_on(tokio::net::TcpListener::bind(opts.watch)).with_context(|| {
+        format!("cannot listen on {} for watch devices; choose another --watch address", opts.watch)
+    })?;
+    println!("  OsmAnd gateway  http://{}/  (Traccar Client)", osmand.local_addr()?);
+    println!("  watch gateway   tcp://{}  (wristbands)", watch.local_addr()?);
+    Ok(Gateway { supervisor, osmand, watch })
+}
 
 /// Options of `civic node`.
 pub struct NodeOptions {
@@ -37,6 +86,7 @@ pub struct NodeOptions {
     pub block_interval_ms: u64,
     pub service_keys: Vec<PathBuf>,
     pub public_url: Option<String>,
+    pub gateway: GatewayOptions,
 }
 
 fn now_ms() -> UnixMillis {
@@ -185,18 +235,29 @@ async fn shutdown_signal() {
     }
 }
 
-/// Serves the API until Ctrl-C / SIGTERM or until block production dies, then stops cleanly.
+/// Serves the API and the device gateway until Ctrl-C / SIGTERM or until block production
+/// dies, then stops cleanly.
 fn serve_until_stopped(
     rt: &tokio::runtime::Runtime,
     running: Running,
     listener: tokio::net::TcpListener,
-    options: civic_api::ApiOptions,
+    mut options: civic_api::ApiOptions,
+    gateway: Gateway,
 ) -> Result<()> {
     let node = running.node.clone();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = rt.spawn(civic_api::serve(listener, node, options, async {
-        let _ = stop_rx.await;
-    }));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    options.supervisor = Some(gateway.supervisor.clone());
+    let limits = civic_gateway::Limits::default();
+    let osmand =
+        rt.spawn(civic_gateway::osmand::serve(gateway.osmand, gateway.supervisor.clone(), stopped()));
+    let watch = rt.spawn(civic_gateway::watch::serve(gateway.watch, gateway.supervisor, limits, stopped()));
+    let server = rt.spawn(civic_api::serve(listener, node, options, stopped()));
     let engine_died = rt.block_on(async {
         tokio::select! {
             _ = shutdown_signal() => false,
@@ -208,8 +269,10 @@ fn serve_until_stopped(
         }
     });
     eprintln!("stopping…");
-    let _ = stop_tx.send(());
+    let _ = stop_tx.send(true);
     let _ = rt.block_on(server);
+    let _ = rt.block_on(osmand);
+    let _ = rt.block_on(watch);
     running.shutdown()?;
     if engine_died {
         bail!("block production stopped unexpectedly; see the log above");
@@ -262,17 +325,20 @@ pub fn dev(opts: DevOptions) -> Result<()> {
         .filter(|(id, _)| DEV_SERVICE_ACCOUNTS.contains(&id.as_str()))
         .map(|(id, k)| (id.clone(), k.clone()))
         .collect();
+    let service = Arc::new(ServiceKeys::new(service));
     let options = civic_api::ApiOptions {
         public_url: format!("http://{addr}"),
-        service: Arc::new(civic_node::service::ServiceKeys::new(service)),
+        service: service.clone(),
         ..civic_api::ApiOptions::default()
     };
     println!(
         "  licenses        http://{addr}/v1/licenses  (public page: http://{addr}/verify/{})",
         devnet::demo_license_id(1)
     );
+    println!("  supervision     http://{addr}/v1/supervision/cases");
+    let gateway = start_gateway(&rt, &running.node, &service, &opts.gateway)?;
     println!("listening on http://{addr}");
-    serve_until_stopped(&rt, running, listener, options)
+    serve_until_stopped(&rt, running, listener, options, gateway)
 }
 
 /// `civic node`.
@@ -302,7 +368,7 @@ pub fn node(opts: NodeOptions) -> Result<()> {
         .block_on(tokio::net::TcpListener::bind(opts.http))
         .with_context(|| format!("cannot listen on {}; choose another --http address", opts.http))?;
     let addr = listener.local_addr()?;
-    let service = civic_node::service::ServiceKeys::load(&opts.service_keys)?;
+    let service = Arc::new(ServiceKeys::load(&opts.service_keys)?);
     for account in service.accounts() {
         println!("  service key     {account}");
     }
@@ -312,11 +378,12 @@ pub fn node(opts: NodeOptions) -> Result<()> {
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
             .to_owned(),
-        service: Arc::new(service),
+        service: service.clone(),
         ..civic_api::ApiOptions::default()
     };
+    let gateway = start_gateway(&rt, &running.node, &service, &opts.gateway)?;
     println!("listening on http://{addr}");
-    serve_until_stopped(&rt, running, listener, options)
+    serve_until_stopped(&rt, running, listener, options, gateway)
 }
 
 /// `civic verify-state`.

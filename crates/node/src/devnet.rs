@@ -13,6 +13,7 @@ use civic_ledger::modules::membership::{
 };
 use civic_ledger::modules::notary::NotaryCall;
 use civic_ledger::{Call, Genesis, ModuleCall, SignedTx, Transaction};
+use civic_supervision::position::to_e7;
 use civic_types::{AccountId, ChainId, Nonce, OrgId, Role, SecretKey, UnixMillis, sha256};
 
 use crate::keyfile::{KeyFile, KeyFileError};
@@ -31,6 +32,8 @@ pub const DEPARTMENTS: &[(&str, &str, &[(&str, &[Role])])] = &[
             ("officer", &[Role::Officer]),
             // The dev node's verification service: records the verifications it performs.
             ("service", &[Role::Verifier]),
+            // The dev node's device gateway: anchors position batches and raises alerts.
+            ("gateway", &[Role::Gateway]),
         ],
     ),
     (
@@ -62,6 +65,15 @@ pub const DEPARTMENTS: &[(&str, &str, &[(&str, &[Role])])] = &[
 
 /// The demo license type: a lawyer's practice license.
 pub const LAWYER_LICENSE: &str = "lawyer-practice";
+
+/// The demo supervision cases: a wristband case with a curfew, and a phone case.
+pub const DEMO_CASES: [&str; 2] = ["CASE-2026-0001", "CASE-2026-0002"];
+/// Their devices: a watch-protocol wristband id and an OsmAnd (Traccar Client) id.
+pub const DEMO_DEVICES: [&str; 2] = ["9003000001", "traccar-0002"];
+/// The first case's home (centre of its 150 m home zone), degrees.
+pub const DEMO_HOME: (f64, f64) = (39.9150, 116.4040);
+/// The demo cases' time zone.
+pub const DEMO_TIME_ZONE: &str = "Asia/Shanghai";
 
 /// The id of the `n`th demo license (from 1): `BJ-LAW-2026-0001` …; the third is suspended.
 pub fn demo_license_id(n: usize) -> String {
@@ -381,6 +393,171 @@ impl DevNet {
         Ok((stage1, stage2, private))
     }
 
+    /// The supervision demo: two cases of the justice bureau with their zones and devices — a
+    /// wristband (watch protocol) on a case with a home curfew, a district and an exclusion zone,
+    /// and a phone (OsmAnd protocol) on a case with a home zone.
+    fn supervision_demo(&self) -> Result<Vec<Vec<SignedTx>>, DevNetError> {
+        use civic_supervision::module::{Protocol, SupervisionCall as S};
+        use civic_supervision::zone::{Schedule, Shape, Weekday, Window, ZoneKind, ZoneSpec};
+        let officer = AccountId::new("justice/officer").map_err(|e| DevNetError::Io(e.to_string()))?;
+        let start = self.genesis.genesis_time;
+        let term_end = UnixMillis::new(start.get() + 2 * 365 * 24 * 3600 * 1000);
+        let open = |case_id: &str, subject: &str, basis: &str| S::OpenCase {
+            case_id: case_id.into(),
+            subject: subject.into(),
+            legal_basis: basis.into(),
+            term_start: start,
+            term_end,
+            officer: officer.clone(),
+            time_zone: DEMO_TIME_ZONE.into(),
+            escalation_minutes: 15,
+            gone_dark_minutes: 20,
+            offline_minutes: 60,
+        };
+        let square = |lat: f64, lon: f64, half: f64| {
+            let (s, n, w, e) = (lat - half, lat + half, lon - half, lon + half);
+            format!(
+                r#"{{"type":"Polygon","coordinates":[[[{w},{s}],[{e},{s}],[{e},{n}],[{w},{n}],[{w},{s}]]]}}"#
+            )
+        };
+        let zone = |case_id: &str, zone_id: &str, spec: ZoneSpec| S::SetZone {
+            case_id: case_id.into(),
+            zone_id: zone_id.into(),
+            spec,
+        };
+        let every_day = vec![
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ];
+        let (home_lat, home_lon) = DEMO_HOME;
+        let stage1 = vec![
+            self.tx(
+                "justice/officer",
+                1,
+                &open(
+                    DEMO_CASES[0],
+                    "did:civic:justice:subject-0001",
+                    "Beijing Dongcheng District Court, (2026) Jing 0101 Xing Zhi No. 118",
+                ),
+            )?,
+            self.tx(
+                "justice/officer",
+                2,
+                &open(
+                    DEMO_CASES[1],
+                    "internal:JB-2026-0417",
+                    "Beijing Xicheng District Court, (2026) Jing 0102 Xing Zhi No. 57",
+                ),
+            )?,
+            self.tx(
+                "justice/officer",
+                3,
+                &S::RegisterDevice {
+                    device_id: DEMO_DEVICES[0].into(),
+                    protocol: Protocol::Watch,
+                    label: "GPS wristband, serial WB-88213".into(),
+                },
+            )?,
+            self.tx(
+                "justice/officer",
+                4,
+                &S::RegisterDevice {
+                    device_id: DEMO_DEVICES[1].into(),
+                    protocol: Protocol::Osmand,
+                    label: "Traccar Client phone".into(),
+                },
+            )?,
+        ];
+        let stage2 = vec![
+            self.tx(
+                "justice/officer",
+                5,
+                &zone(
+                    DEMO_CASES[0],
+                    "home",
+                    ZoneSpec {
+                        name: "Home (curfew 22:00-06:00)".into(),
+                        kind: ZoneKind::Inclusion,
+                        shape: Shape::Circle {
+                            lat_e7: to_e7(home_lat),
+                            lon_e7: to_e7(home_lon),
+                            radius_m: 150,
+                        },
+                        buffer_m: 30,
+                        schedule: Some(Schedule {
+                            windows: vec![Window { days: every_day, start: 22 * 60, end: 6 * 60 }],
+                        }),
+                    },
+                ),
+            )?,
+            self.tx(
+                "justice/officer",
+                6,
+                &zone(
+                    DEMO_CASES[0],
+                    "district",
+                    ZoneSpec {
+                        name: "Dongcheng district".into(),
+                        kind: ZoneKind::Inclusion,
+                        shape: Shape::GeoJson { geometry: square(home_lat, home_lon, 0.015) },
+                        buffer_m: 50,
+                        schedule: None,
+                    },
+                ),
+            )?,
+            self.tx(
+                "justice/officer",
+                7,
+                &zone(
+                    DEMO_CASES[0],
+                    "school",
+                    ZoneSpec {
+                        name: "Primary school (keep out)".into(),
+                        kind: ZoneKind::Exclusion,
+                        shape: Shape::GeoJson { geometry: square(home_lat + 0.006, home_lon + 0.006, 0.001) },
+                        buffer_m: 20,
+                        schedule: None,
+                    },
+                ),
+            )?,
+            self.tx(
+                "justice/officer",
+                8,
+                &zone(
+                    DEMO_CASES[1],
+                    "home",
+                    ZoneSpec {
+                        name: "Home".into(),
+                        kind: ZoneKind::Inclusion,
+                        shape: Shape::Circle {
+                            lat_e7: to_e7(39.9130),
+                            lon_e7: to_e7(116.3660),
+                            radius_m: 2000,
+                        },
+                        buffer_m: 50,
+                        schedule: None,
+                    },
+                ),
+            )?,
+            self.tx(
+                "justice/officer",
+                9,
+                &S::BindDevice { device_id: DEMO_DEVICES[0].into(), case_id: DEMO_CASES[0].into() },
+            )?,
+            self.tx(
+                "justice/officer",
+                10,
+                &S::BindDevice { device_id: DEMO_DEVICES[1].into(), case_id: DEMO_CASES[1].into() },
+            )?,
+        ];
+        Ok(vec![stage1, stage2])
+    }
+
     fn key(&self, account: &str) -> Result<(AccountId, &SecretKey), DevNetError> {
         let id = AccountId::new(account).map_err(|e| DevNetError::Io(e.to_string()))?;
         let key = self.keys.get(&id).ok_or_else(|| DevNetError::Io(format!("no key for {id}")))?;
@@ -469,6 +646,7 @@ impl DevNet {
         stage2.extend(identity2);
         let mut stages = vec![stage1, stage2];
         stages.extend(self.licenses_demo()?);
+        stages.extend(self.supervision_demo()?);
         Ok((stages, private))
     }
 }

@@ -16,6 +16,7 @@ pub mod metrics;
 mod node;
 pub mod runtime;
 pub mod service;
+pub mod supervision;
 
 pub use node::{
     Committed, Node, NodeConfig, NodeError, NodeEvent, NodeStatus, StoreState, SubmitError, TxProof,

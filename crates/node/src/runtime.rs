@@ -10,5 +10,6 @@ pub fn executor(chain_id: ChainId) -> Executor {
     let mut e = Executor::new(chain_id.clone());
     e.register(Box::new(civic_identity::Identity::new(chain_id)));
     e.register(Box::new(civic_licenses::Licenses));
+    e.register(Box::new(civic_supervision::module::Supervision));
     e
 }

@@ -226,11 +226,13 @@ pub enum Role {
     CreditReviewer,
     /// Reads audit trails.
     Auditor,
+    /// Runs a device gateway: anchors position batches and raises supervision alerts.
+    Gateway,
 }
 
 impl Role {
     /// Every role, in canonical order.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Admin,
         Role::Registrar,
         Role::Issuer,
@@ -239,6 +241,7 @@ impl Role {
         Role::CreditSource,
         Role::CreditReviewer,
         Role::Auditor,
+        Role::Gateway,
     ];
 
     /// The role's name as written in genesis files and the API.
@@ -252,6 +255,7 @@ impl Role {
             Role::CreditSource => "credit_source",
             Role::CreditReviewer => "credit_reviewer",
             Role::Auditor => "auditor",
+            Role::Gateway => "gateway",
         }
     }
 }

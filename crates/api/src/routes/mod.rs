@@ -9,6 +9,7 @@ pub(crate) mod licenses;
 pub(crate) mod membership;
 pub(crate) mod meta;
 pub(crate) mod state;
+pub(crate) mod supervision;
 pub(crate) mod txs;
 
 use civic_types::Hash32;

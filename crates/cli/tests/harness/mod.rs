@@ -22,6 +22,10 @@ pub struct DevNode {
     pub child: Child,
     pub url: String,
     pub dir: PathBuf,
+    /// The OsmAnd gateway's address (`host:port`).
+    pub osmand: String,
+    /// The watch gateway's address (`host:port`).
+    pub watch: String,
 }
 
 impl DevNode {
@@ -30,7 +34,7 @@ impl DevNode {
         let mut child = Command::new(BIN)
             .args(["dev", "--data-dir"])
             .arg(dir)
-            .args(["--http", "127.0.0.1:0"])
+            .args(["--http", "127.0.0.1:0", "--osmand", "127.0.0.1:0", "--watch", "127.0.0.1:0"])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -46,13 +50,22 @@ impl DevNode {
                 }
             }
         });
+        let (mut osmand, mut watch) = (String::new(), String::new());
         let url = loop {
             let line = rx.recv_timeout(Duration::from_secs(120)).expect("civic dev did not start listening");
+            if let Some(rest) = line.trim().strip_prefix("OsmAnd gateway") {
+                let addr = rest.trim().strip_prefix("http://").unwrap_or_default();
+                osmand = addr.split('/').next().unwrap_or_default().to_owned();
+            }
+            if let Some(rest) = line.trim().strip_prefix("watch gateway") {
+                let addr = rest.trim().strip_prefix("tcp://").unwrap_or_default();
+                watch = addr.split_whitespace().next().unwrap_or_default().to_owned();
+            }
             if let Some(rest) = line.strip_prefix("listening on ") {
                 break rest.trim().to_owned();
             }
         };
-        DevNode { child, url, dir: dir.to_path_buf() }
+        DevNode { child, url, dir: dir.to_path_buf(), osmand, watch }
     }
 
     /// Stops the node with SIGTERM and waits for it to exit cleanly.
@@ -86,6 +99,24 @@ impl DevNode {
 
     pub fn get(&self, path: &str) -> (u16, Value) {
         http_get(&format!("{}{}", self.url, path))
+    }
+
+    /// GET with a request signed by `account`'s key (`Civic-Signer`, `Civic-Timestamp`,
+    /// `Civic-Signature`).
+    pub fn signed_get(&self, path: &str, account: &str) -> (u16, Value) {
+        let ts =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis()
+                as u64;
+        let sig = self.key(account).sign(&civic_api::auth::request_signing_bytes("GET", path, ts));
+        let mut resp = agent()
+            .get(format!("{}{}", self.url, path))
+            .header("Civic-Signer", account)
+            .header("Civic-Timestamp", ts.to_string())
+            .header("Civic-Signature", sig.to_string())
+            .call()
+            .expect("get");
+        let (s, _, v) = finish(&mut resp);
+        (s, v)
     }
 
     pub fn post_json(&self, path: &str, body: &Value) -> (u16, String, Value) {
