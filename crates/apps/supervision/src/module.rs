@@ -1199,6 +1199,7 @@ mod tests {
     use crate::zone::{Shape, ZoneKind};
 
     const ACCOUNTS: Accounts = &[
+        ("justice", "admin", Role::Admin, 9),
         ("justice", "officer", Role::Officer, 1),
         ("justice", "gateway", Role::Gateway, 2),
         ("justice", "clerk", Role::Issuer, 3),
