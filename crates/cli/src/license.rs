@@ -122,7 +122,7 @@ pub fn act(ctx: &Ctx, action: &str, id: &str, reason: &str, valid_until: Option<
     submit(ctx, &call)
 }
 
-fn signer_of(path: &Path) -> Result<(String, civic_types::SecretKey)> {
+pub(crate) fn signer_of(path: &Path) -> Result<(String, civic_types::SecretKey)> {
     let kf = KeyFile::read(path)?;
     let key = kf.secret().map_err(anyhow::Error::msg)?;
     let signer = match &kf.account {

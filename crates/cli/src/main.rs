@@ -11,6 +11,7 @@ mod commands;
 mod license;
 mod proofcheck;
 mod run;
+mod supervision;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -74,6 +75,10 @@ enum Command {
     /// revoke), views, W3C credential export and verification.
     #[command(subcommand)]
     License(LicenseCmd),
+    /// Supervision (community corrections): cases, wristbands, zones and curfews, alerts,
+    /// positions with anchoring proofs, daily summaries, and a track simulator.
+    #[command(subcommand)]
+    Supervision(SupervisionCmd),
     /// Check proofs offline.
     #[command(subcommand)]
     Proof(ProofCmd),
@@ -242,6 +247,324 @@ enum GovCmd {
         #[arg(value_parser = ["yes", "no"])]
         decision: String,
     },
+}
+
+#[derive(Subcommand)]
+enum SupervisionCmd {
+    /// Cases: open, close, show.
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// List cases with their zones and devices.
+    Cases,
+    /// Devices: register, bind, unbind.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+    /// List devices with what the gateway last heard.
+    Devices,
+    /// Zones: set (a new version) or remove.
+    #[command(subcommand)]
+    Zone(ZoneCmd),
+    /// List alerts.
+    Alerts {
+        /// Only this case.
+        #[arg(long)]
+        case: Option<String>,
+        /// open, acknowledged or resolved.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Acknowledge an alert (officer, --key).
+    Ack {
+        /// Alert id `<case>:<n>`.
+        alert: String,
+        /// What you are doing about it.
+        #[arg(long)]
+        note: String,
+    },
+    /// Resolve an alert with a note (officer, --key).
+    Resolve {
+        /// Alert id `<case>:<n>`.
+        alert: String,
+        /// How it was resolved.
+        #[arg(long)]
+        note: String,
+    },
+    /// A device's stored positions (signed with --key).
+    Positions {
+        /// Device protocol id.
+        device: String,
+        /// From (YYYY-MM-DD or RFC 3339; default 24 h ago).
+        #[arg(long)]
+        from: Option<String>,
+        /// To (default now).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Check that a stored position is untampered: its RFC 6962 proof against the anchor on chain.
+    Proof {
+        /// Position id.
+        id: u64,
+    },
+    /// A case's daily behaviour summary and officer guidance (signed with --key).
+    Day {
+        /// Case id.
+        case: String,
+        /// Local date YYYY-MM-DD.
+        date: String,
+    },
+    /// Walk a device along a straight track through the real gateway ports.
+    Simulate {
+        /// Device protocol id (the demo wristband by default).
+        #[arg(long, default_value = "9003000001")]
+        device: String,
+        /// watch (TCP) or osmand (HTTP).
+        #[arg(long, default_value = "watch")]
+        protocol: String,
+        /// Gateway address (host:port): 5093 for watch, 5055 for OsmAnd.
+        #[arg(long, default_value = "127.0.0.1:5093")]
+        gateway: String,
+        /// Start point LAT,LON (default: the demo home).
+        #[arg(long, default_value = "39.9150,116.4040")]
+        from: String,
+        /// Heading in degrees from north.
+        #[arg(long, default_value_t = 90.0)]
+        heading: f64,
+        /// Metres per fix.
+        #[arg(long, default_value_t = 150.0)]
+        step_m: f64,
+        /// Number of steps (the default walks 3 km east: out of the demo district).
+        #[arg(long, default_value_t = 20)]
+        steps: u32,
+        /// Milliseconds between fixes sent.
+        #[arg(long, default_value_t = 300)]
+        interval_ms: u64,
+        /// Remove the strap at the last fix (a tamper alarm).
+        #[arg(long)]
+        strap_removed: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaseCmd {
+    /// Open a case (officer, --key).
+    Open {
+        /// Case id.
+        id: String,
+        /// Who is supervised: a DID or internal id.
+        #[arg(long)]
+        subject: String,
+        /// Court order reference.
+        #[arg(long)]
+        legal_basis: String,
+        /// Term start (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        term_start: String,
+        /// Term end.
+        #[arg(long)]
+        term_end: String,
+        /// Supervising officer account (default: the --key account).
+        #[arg(long)]
+        officer: Option<String>,
+        /// IANA time zone of the case's schedules.
+        #[arg(long, default_value = "Asia/Shanghai")]
+        time_zone: String,
+        /// Minutes before an unacknowledged alert escalates.
+        #[arg(long, default_value_t = 15)]
+        escalation_minutes: u32,
+        /// Minutes without a valid position before "gone dark".
+        #[arg(long, default_value_t = 20)]
+        gone_dark_minutes: u32,
+        /// Minutes without any message before "device offline".
+        #[arg(long, default_value_t = 60)]
+        offline_minutes: u32,
+    },
+    /// Close a case (term completed, or --revoked).
+    Close {
+        /// Case id.
+        id: String,
+        /// Supervision was revoked rather than completed.
+        #[arg(long)]
+        revoked: bool,
+        /// Why.
+        #[arg(long)]
+        note: String,
+    },
+    /// Show a case with every zone version.
+    Show {
+        /// Case id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCmd {
+    /// Register a device by its protocol id.
+    Register {
+        /// Protocol id (IMEI, watch id, OsmAnd id).
+        id: String,
+        /// watch or osmand.
+        #[arg(long)]
+        protocol: String,
+        /// Label for officers.
+        #[arg(long)]
+        label: String,
+    },
+    /// Bind a device to a case.
+    Bind {
+        /// Device id.
+        id: String,
+        /// Case id.
+        #[arg(long)]
+        case: String,
+    },
+    /// Unbind a device from its case.
+    Unbind {
+        /// Device id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ZoneCmd {
+    /// Create or change a zone (a new version on chain).
+    Set {
+        /// Case id.
+        case: String,
+        /// Zone id.
+        zone: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// An exclusion zone (must stay out) instead of an inclusion zone (must stay in).
+        #[arg(long)]
+        exclusion: bool,
+        /// A circle: LAT,LON,RADIUS_M.
+        #[arg(long)]
+        circle: Option<String>,
+        /// A GeoJSON Polygon or MultiPolygon geometry file.
+        #[arg(long)]
+        geojson: Option<PathBuf>,
+        /// Metres of GPS drift tolerated at the boundary.
+        #[arg(long, default_value_t = 30)]
+        buffer_m: u32,
+        /// When the rule applies, local time HH:MM-HH:MM (a curfew on an inclusion zone).
+        #[arg(long)]
+        window: Option<String>,
+        /// Days the window starts on (mon,tue,…; default every day).
+        #[arg(long)]
+        days: Option<String>,
+    },
+    /// Remove a zone (a removed version on chain).
+    Remove {
+        /// Case id.
+        case: String,
+        /// Zone id.
+        zone: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+fn supervision_command(ctx: &commands::Ctx, cmd: SupervisionCmd) -> anyhow::Result<()> {
+    use SupervisionCmd as S;
+    match cmd {
+        S::Case(CaseCmd::Open {
+            id,
+            subject,
+            legal_basis,
+            term_start,
+            term_end,
+            officer,
+            time_zone,
+            escalation_minutes,
+            gone_dark_minutes,
+            offline_minutes,
+        }) => supervision::open_case(
+            ctx,
+            supervision::NewCase {
+                id: &id,
+                subject: &subject,
+                legal_basis: &legal_basis,
+                term_start: &term_start,
+                term_end: &term_end,
+                officer: officer.as_deref(),
+                time_zone: &time_zone,
+                escalation_minutes,
+                gone_dark_minutes,
+                offline_minutes,
+            },
+        ),
+        S::Case(CaseCmd::Close { id, revoked, note }) => supervision::close_case(ctx, &id, revoked, &note),
+        S::Case(CaseCmd::Show { id }) => supervision::cases(ctx, Some(&id)),
+        S::Cases => supervision::cases(ctx, None),
+        S::Device(DeviceCmd::Register { id, protocol, label }) => {
+            supervision::register_device(ctx, &id, &protocol, &label)
+        }
+        S::Device(DeviceCmd::Bind { id, case }) => supervision::bind(ctx, &id, Some(&case), None),
+        S::Device(DeviceCmd::Unbind { id, reason }) => supervision::bind(ctx, &id, None, Some(&reason)),
+        S::Devices => supervision::devices(ctx),
+        S::Zone(ZoneCmd::Set { case, zone, name, exclusion, circle, geojson, buffer_m, window, days }) => {
+            supervision::set_zone(
+                ctx,
+                supervision::NewZone {
+                    case: &case,
+                    zone: &zone,
+                    name: &name,
+                    exclusion,
+                    circle: circle.as_deref(),
+                    geojson: geojson.as_deref(),
+                    buffer_m,
+                    window: window.as_deref(),
+                    days: days.as_deref(),
+                },
+            )
+        }
+        S::Zone(ZoneCmd::Remove { case, zone, reason }) => {
+            supervision::remove_zone(ctx, &case, &zone, &reason)
+        }
+        S::Alerts { case, state } => supervision::alerts(ctx, case.as_deref(), state.as_deref()),
+        S::Ack { alert, note } => supervision::step(ctx, &alert, &note, false),
+        S::Resolve { alert, note } => supervision::step(ctx, &alert, &note, true),
+        S::Positions { device, from, to } => {
+            supervision::positions(ctx, &device, from.as_deref(), to.as_deref())
+        }
+        S::Proof { id } => supervision::proof(ctx, id),
+        S::Day { case, date } => supervision::day(ctx, &case, &date),
+        S::Simulate {
+            device,
+            protocol,
+            gateway,
+            from,
+            heading,
+            step_m,
+            steps,
+            interval_ms,
+            strap_removed,
+        } => {
+            let (lat, lon) = from
+                .split_once(',')
+                .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+                .ok_or_else(|| anyhow::anyhow!("--from takes LAT,LON"))?;
+            supervision::simulate(
+                ctx,
+                supervision::Simulation {
+                    device: &device,
+                    protocol: &protocol,
+                    gateway: &gateway,
+                    from: (lat, lon),
+                    heading_deg: heading,
+                    step_m,
+                    steps,
+                    interval: std::time::Duration::from_millis(interval_ms),
+                    strap_removed,
+                },
+            )
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -615,6 +938,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             commands::identity_revoke(&ctx, &relay_key, grant)
         }
         Command::License(cmd) => license_command(&ctx, cmd),
+        Command::Supervision(cmd) => supervision_command(&ctx, cmd),
         Command::Identity(IdentityCmd::Read { did, attributes, purpose, grant, legal_basis }) => {
             commands::identity_read(&ctx, &did, attributes, &purpose, grant, legal_basis)
         }

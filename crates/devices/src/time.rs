@@ -67,6 +67,31 @@ impl Civil {
     }
 }
 
+/// The civil UTC date and time of Unix milliseconds (Howard Hinnant's `civil_from_days`).
+pub(crate) fn civil_from_unix_ms(ms: u64) -> Civil {
+    let secs = ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
+    let tod = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    // Bounded by the arithmetic above: day 1..=31, month 1..=12, tod < 86400.
+    Civil {
+        year: yoe + era * 400 + i64::from(month <= 2),
+        month: month as u32,
+        day: day as u32,
+        hour: (tod / 3600) as u32,
+        minute: (tod / 60 % 60) as u32,
+        second: (tod % 60) as u32,
+        millis: (ms % 1000) as u32,
+    }
+}
+
 fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
     let part = s.get(at..at + n)?;
     part.iter().try_fold(0u32, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
@@ -137,6 +162,15 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_round_trips() {
+        for ms in [0u64, 951_782_400_000, 1_700_000_000_123, 4_102_444_799_000] {
+            assert_eq!(civil_from_unix_ms(ms).to_unix_ms(0), Some(ms));
+        }
+        let c = civil_from_unix_ms(951_782_400_000); // 2000-02-29T00:00:00Z
+        assert_eq!((c.year, c.month, c.day), (2000, 2, 29));
+    }
 
     #[test]
     fn known_instants() {

@@ -292,6 +292,16 @@ pub fn encode(maker: &str, id: &str, index: Option<u16>, content: &[u8]) -> Vec<
     out
 }
 
+/// The `ddmmyy` and `hhmmss` (UTC) fields a position frame carries for Unix milliseconds `ms`,
+/// for encoders (tests, simulators).
+pub fn date_time_fields(ms: u64) -> (String, String) {
+    let c = crate::time::civil_from_unix_ms(ms);
+    (
+        format!("{:02}{:02}{:02}", c.day, c.month, c.year.rem_euclid(100)),
+        format!("{:02}{:02}{:02}", c.hour, c.minute, c.second),
+    )
+}
+
 /// The reply the device expects, if any: `LK` → `LK`, `AL*` → `AL` (the device repeats an
 /// unacknowledged alarm), and, as Traccar does, `INIT` → `INIT,1` and `TKQ`/`TKQ2` echoed. The
 /// reply uses the frame's maker, id and index form.

@@ -29,7 +29,7 @@ use civic_devices::{Alarm, Report};
 use civic_ledger::Call;
 use civic_store::StoreError;
 use civic_supervision::engine::{AlertDraft, AlertKind, DeviceAlarm, Engine, EngineConfig, Fix};
-use civic_supervision::module::{Anchor, Protocol, SupervisionCall, keys};
+use civic_supervision::module::{Anchor, Device, Protocol, SupervisionCall, keys};
 use civic_supervision::position::{Position, PositionProof, to_e7};
 use civic_types::{AccountId, Hash32, Role, UnixMillis};
 use tokio::sync::oneshot;
@@ -206,14 +206,22 @@ impl Supervisor {
         &self.config
     }
 
-    /// Checks a device id before a listener reads more from it.
+    /// Checks a device id before a listener reads more from it. A device the worker's directory
+    /// does not know yet (registered or bound since its last reload) is looked up on chain.
     pub fn check_device(&self, device: &str, protocol: Protocol) -> Result<(), IngestError> {
-        let dir = self.directory.read().unwrap_or_else(|p| p.into_inner());
+        let known = self.directory.read().unwrap_or_else(|p| p.into_inner()).devices.get(device).cloned();
+        let entry = match known {
+            Some(d) if d.case_id.is_some() => Some(d),
+            _ => match self.node.state_value::<Device>(&keys::device(device)) {
+                Ok(d) => d.map(|d| DeviceEntry { protocol: d.protocol, case_id: d.case_id, org: d.org }),
+                Err(e) => return Err(IngestError::Unavailable(e.to_string())),
+            },
+        };
         let refused = |e| {
             self.counters.refused.fetch_add(1, Ordering::Relaxed);
             Err(e)
         };
-        match dir.devices.get(device) {
+        match entry {
             None => refused(IngestError::UnknownDevice(device.to_owned())),
             Some(d) if d.protocol != protocol => {
                 refused(IngestError::WrongProtocol { device: device.to_owned(), expected: d.protocol })
