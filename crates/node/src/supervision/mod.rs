@@ -154,7 +154,6 @@ pub struct Supervisor {
     directory: Arc<RwLock<Directory>>,
     seen: Arc<Mutex<BTreeMap<String, LastSeen>>>,
     counters: Arc<Counters>,
-    /// Serializes batch proof reads with batch closing.
     config: SupervisorConfig,
 }
 
@@ -269,7 +268,7 @@ impl Supervisor {
 
     /// What this node last heard from a device.
     pub fn last_seen(&self, device: &str) -> LastSeen {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).get(device).copied().unwrap_or_default()
+        last_seen(&self.seen, device)
     }
 
     /// Up to `limit` stored positions of a device with fix time in `[from, to)`.
@@ -311,6 +310,10 @@ impl Supervisor {
         };
         Ok(Some(ProvenPosition { proof: Some(proof), anchor, position }))
     }
+}
+
+fn last_seen(seen: &Mutex<BTreeMap<String, LastSeen>>, device: &str) -> LastSeen {
+    seen.lock().unwrap_or_else(|p| p.into_inner()).get(device).copied().unwrap_or_default()
 }
 
 /// Maps device protocol alarms to what the engine acts on.
@@ -482,7 +485,10 @@ impl Worker {
         let mut acks = Vec::new();
         let mut drafts = Vec::new();
         let mut cursor = self.cursor;
-        let dir = self.directory.read().unwrap_or_else(|p| p.into_inner()).clone();
+        // The worker is the directory's only writer (in `reload`, above), so reading it under a
+        // shared lock for the whole group sees one consistent version without copying it.
+        let directory = self.directory.clone();
+        let dir = directory.read().unwrap_or_else(|p| p.into_inner());
         let mut seen = BTreeMap::new();
         for job in group {
             let Some(case_id) = dir.devices.get(&job.report.device).and_then(|d| d.case_id.clone()) else {
@@ -492,7 +498,7 @@ impl Worker {
             let r = &job.report;
             let alarms = engine_alarms(&r.alarms);
             let entry: &mut LastSeen =
-                seen.entry(r.device.clone()).or_insert_with(|| self.last_seen(&r.device));
+                seen.entry(r.device.clone()).or_insert_with(|| last_seen(&self.seen, &r.device));
             entry.contact = entry.contact.max(Some(job.received));
             if r.battery_pct.is_some() {
                 entry.battery_pct = r.battery_pct;
@@ -571,10 +577,6 @@ impl Worker {
             }
         }
         self.raise(drafts);
-    }
-
-    fn last_seen(&self, device: &str) -> LastSeen {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).get(device).copied().unwrap_or_default()
     }
 
     /// The first usable gateway account of `org` (any organization when `None`).
