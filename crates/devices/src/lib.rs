@@ -10,9 +10,11 @@
 //!   (`time_ms` is Unix milliseconds UTC, `speed_kmh` is km/h, `altitude_m` is metres).
 //!
 //! Modules: [`osmand`] (HTTP, Traccar Client app) and [`watch`] (TCP, `[SG*ID*LLLL*...]`
-//! smartwatch frames, with a bounded [`watch::FrameReader`]).
+//! smartwatch frames, with a bounded [`watch::FrameReader`]); [`fuzzing`] holds the checks the
+//! `cargo fuzz` targets run, so tests run them too.
 #![warn(missing_docs)]
 
+pub mod fuzzing;
 pub mod osmand;
 mod time;
 pub mod watch;
@@ -52,7 +54,8 @@ pub enum ReportKind {
     Position,
     /// A keep-alive; may carry battery and steps but usually no position.
     Heartbeat,
-    /// An alarm message or a position that raises at least one alarm; carries a position too.
+    /// An alarm message or a position that raises at least one alarm; carries a position when
+    /// the device sent one.
     Alarm,
 }
 

@@ -129,7 +129,7 @@ pub fn decode_query(params: &[(String, String)]) -> Result<Report, OsmAndError> 
                 lat = Some(parse_f64(key, a)?);
                 lon = Some(parse_f64(key, b)?);
             }
-            "speed" => fix.speed_kmh = Some(parse_f64(key, value)? * KMH_PER_KNOT),
+            "speed" => fix.speed_kmh = Some(to_kmh(key, parse_f64(key, value)?, KMH_PER_KNOT)?),
             "bearing" | "heading" => fix.course_deg = Some(parse_f64(key, value)?),
             "altitude" => fix.altitude_m = Some(parse_f64(key, value)?),
             "accuracy" => fix.accuracy_m = Some(parse_f64(key, value)?),
@@ -159,6 +159,17 @@ pub fn decode_query(params: &[(String, String)]) -> Result<Report, OsmAndError> 
         charging,
         alarms,
     })
+}
+
+/// Converts a finite speed to km/h. The product of a finite speed near `f64::MAX` and the unit
+/// factor is infinite, so it is checked again rather than letting an infinity into a [`Fix`].
+fn to_kmh(field: &str, speed: f64, kmh_per_unit: f64) -> Result<f64, FieldError> {
+    let kmh = speed * kmh_per_unit;
+    if kmh.is_finite() {
+        Ok(kmh)
+    } else {
+        Err(FieldError::invalid(field, &speed.to_string(), "is too large to be a speed"))
+    }
 }
 
 fn parse_bool(field: &str, value: &str) -> Result<bool, FieldError> {
@@ -227,7 +238,8 @@ fn known(v: Option<f64>) -> Option<f64> {
 /// `{"device_id", "location": {"timestamp", "coords": {"latitude", "longitude", "speed" (m/s),
 /// "heading", "altitude", "accuracy"}, "battery": {"level" (0..1), "is_charging"}, "alarm",
 /// "extras": {"alarm"}}}`. Negative speed, heading, accuracy or battery level mean "unknown".
-/// A body without `coords` is a [`ReportKind::Heartbeat`] without a fix.
+/// A body without `coords` has no fix: a [`ReportKind::Heartbeat`], or a [`ReportKind::Alarm`] if
+/// it names an alarm.
 pub fn decode_json(body: &[u8]) -> Result<Report, OsmAndError> {
     if body.len() > MAX_JSON_BYTES {
         return Err(OsmAndError::TooLarge { what: "JSON body in bytes", limit: MAX_JSON_BYTES });
@@ -266,7 +278,9 @@ pub fn decode_json(body: &[u8]) -> Result<Report, OsmAndError> {
                 lat: c.latitude,
                 lon: c.longitude,
                 valid: true,
-                speed_kmh: known(c.speed).map(|mps| mps * KMH_PER_MPS),
+                speed_kmh: known(c.speed)
+                    .map(|mps| to_kmh("location.coords.speed", mps, KMH_PER_MPS))
+                    .transpose()?,
                 course_deg: known(c.heading),
                 altitude_m: c.altitude,
                 accuracy_m: known(c.accuracy),
@@ -392,6 +406,16 @@ mod tests {
         }
         let long_id = format!("id={}&timestamp=1&lat=1&lon=1", "9".repeat(65));
         assert!(decode_query(&q(&long_id)).unwrap_err().to_string().contains("longer than 64"));
+    }
+
+    #[test]
+    fn speeds_that_overflow_in_km_h_are_refused() {
+        // 1e308 is finite, but not once converted from knots or m/s to km/h.
+        let err = decode_query(&q("id=1&timestamp=1377177267&lat=1&lon=1&speed=1e308")).unwrap_err();
+        assert!(err.to_string().contains("`speed`"), "{err}");
+        let body = br#"{"device_id":"7","location":{"timestamp":"2026-11-22T10:15:30Z","coords":{"latitude":1,"longitude":1,"speed":1e308}}}"#;
+        let err = decode_json(body).unwrap_err();
+        assert!(err.to_string().contains("`location.coords.speed`"), "{err}");
     }
 
     #[test]

@@ -40,13 +40,15 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use crate::{
-    Alarm, FieldError, Fix, MAX_CONTENT_BYTES, Report, ReportKind, check_device, check_lat_lon, parse_f64,
-    position_kind, time::Civil,
+    Alarm, FieldError, Fix, MAX_CONTENT_BYTES, MAX_DEVICE_ID_CHARS, Report, ReportKind, check_device,
+    check_lat_lon, parse_f64, position_kind, time::Civil,
 };
 
-/// Largest raw frame, brackets and escapes included, that [`FrameReader`] buffers. Escaping at
-/// most doubles the content, plus room for the header.
-pub const MAX_RAW_FRAME_BYTES: usize = 2 * MAX_CONTENT_BYTES + 128;
+/// Largest raw frame, brackets and escapes included, that [`FrameReader`] buffers: the longest
+/// frame with valid content and device id. Escaping at most doubles the content; a device id
+/// character takes at most 4 bytes (2 when escaped, up to 4 in UTF-8); the rest is 16 bytes
+/// (`[`, the 2-character maker, four `*`, the index and length fields, `]`).
+pub const MAX_RAW_FRAME_BYTES: usize = 2 * MAX_CONTENT_BYTES + 4 * MAX_DEVICE_ID_CHARS + 16;
 
 /// The escape byte; followed by 0x01..=0x05 it stands for `} [ ] , *`.
 const ESCAPE: u8 = b'}';

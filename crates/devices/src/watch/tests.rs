@@ -276,3 +276,17 @@ fn encode_escapes_header_and_content() {
     assert_eq!((frame.index, frame.declared_len), (Some(0xbeef), 7));
     assert_eq!(frame.content, b"UD,[x]}");
 }
+
+#[test]
+fn longest_valid_frames_are_read() {
+    // Content at the limit that is all escapes, from a 64-character id whose characters are
+    // escaped or 4 bytes long: once refused as too long, so `encode` output did not read back.
+    for id in ["\u{10348}".repeat(64), "*".repeat(64)] {
+        let raw = encode("3G", &id, Some(0xffff), &[b'}'; MAX_CONTENT_BYTES]);
+        assert!(raw.len() <= MAX_RAW_FRAME_BYTES);
+        let frame = one(&raw);
+        assert_eq!((frame.device, frame.content.len()), (id, MAX_CONTENT_BYTES));
+    }
+    let longest = encode("3G", &"\u{10348}".repeat(64), Some(0), &[b'}'; MAX_CONTENT_BYTES]);
+    assert_eq!(longest.len(), MAX_RAW_FRAME_BYTES);
+}
