@@ -65,10 +65,10 @@ fn start_gateway(
         ..SupervisorConfig::default()
     };
     let supervisor = Supervisor::start(node.clone(), service.clone(), config)?;
-    let osmand = rt.block_on(tokio::net::TcpListener::bind(opts.osmand)).with_context(|| {
+    let osmand = rt.block_on(async { civic_gateway::bind(opts.osmand) }).with_context(|| {
         format!("cannot listen on {} for OsmAnd devices; choose another --osmand address", opts.osmand)
     })?;
-    let watch = rt.block_on(tokio::net::TcpListener::bind(opts.watch)).with_context(|| {
+    let watch = rt.block_on(async { civic_gateway::bind(opts.watch) }).with_context(|| {
         format!("cannot listen on {} for watch devices; choose another --watch address", opts.watch)
     })?;
     println!("  OsmAnd gateway  http://{}/  (Traccar Client)", osmand.local_addr()?);
@@ -280,6 +280,16 @@ fn serve_until_stopped(
     Ok(())
 }
 
+/// The dev network's service accounts ([`DEV_SERVICE_ACCOUNTS`]) with their keys.
+pub fn dev_service_keys(dev: &devnet::DevNet) -> Arc<ServiceKeys> {
+    let service = dev
+        .keys
+        .iter()
+        .filter(|(id, _)| DEV_SERVICE_ACCOUNTS.contains(&id.as_str()))
+        .map(|(id, k)| (id.clone(), k.clone()));
+    Arc::new(ServiceKeys::new(service.collect()))
+}
+
 /// `civic dev`.
 pub fn dev(opts: DevOptions) -> Result<()> {
     let dev = devnet::open_or_create(&opts.data_dir, now_ms())?;
@@ -319,13 +329,7 @@ pub fn dev(opts: DevOptions) -> Result<()> {
     } else {
         println!("  reopened chain  at height {}", running.node.head().height);
     }
-    let service = dev
-        .keys
-        .iter()
-        .filter(|(id, _)| DEV_SERVICE_ACCOUNTS.contains(&id.as_str()))
-        .map(|(id, k)| (id.clone(), k.clone()))
-        .collect();
-    let service = Arc::new(ServiceKeys::new(service));
+    let service = dev_service_keys(&dev);
     let options = civic_api::ApiOptions {
         public_url: format!("http://{addr}"),
         service: service.clone(),

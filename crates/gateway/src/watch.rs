@@ -90,7 +90,9 @@ async fn connection(mut stream: TcpStream, sup: &Supervisor, limits: Limits) -> 
             };
             let reply = watch::reply(&frame);
             match watch::decode(&frame) {
-                Ok(Some(report)) => match sup.enqueue(report, Protocol::Watch) {
+                // Waits for room when the worker is behind: this connection stops reading and
+                // TCP slows the device down; no position is dropped for overload.
+                Ok(Some(report)) => match sup.enqueue_waiting(report, Protocol::Watch).await {
                     Ok(stored) => waiting.push((Some(stored), reply)),
                     Err(e @ (IngestError::UnknownDevice(_) | IngestError::WrongProtocol { .. })) => {
                         tracing::info!(device = %frame.device, error = %e, "watch frame from a device this network does not know; closing");

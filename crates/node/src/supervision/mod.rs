@@ -5,6 +5,10 @@
 //! Guarantees:
 //! - a report is acknowledged ([`Supervisor::ingest`] returns `Ok`) only after its position is
 //!   durably in the store; reports are written in groups, one durable write per group;
+//! - the queue in front of the worker is bounded: when it is full, [`Supervisor::enqueue`]
+//!   refuses (OsmAnd answers 503 and the client retries) and [`Supervisor::enqueue_waiting`]
+//!   waits (a watch connection stops being read, so TCP slows the device down) — no position
+//!   is dropped for overload;
 //! - every position is evaluated against its case's rules as of the latest committed block the
 //!   worker has seen (rules reload whenever the module's revision key changes);
 //! - every closed batch is anchored on chain (its RFC 6962 root) by a `gateway` account; batches
@@ -21,7 +25,7 @@ mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -32,7 +36,7 @@ use civic_supervision::engine::{AlertDraft, AlertKind, DeviceAlarm, Engine, Engi
 use civic_supervision::module::{Anchor, Device, Protocol, SupervisionCall, keys};
 use civic_supervision::position::{Position, PositionProof, to_e7};
 use civic_types::{AccountId, Hash32, Role, UnixMillis};
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, oneshot};
 
 use crate::node::{Node, NodeError};
 use crate::service::ServiceKeys;
@@ -52,7 +56,8 @@ pub struct SupervisorConfig {
     pub consecutive_fixes: u32,
     /// Battery percentage at or below which a low-battery alert is raised.
     pub low_battery_pct: u8,
-    /// Reports waiting for the worker before new ones are refused.
+    /// Reports waiting for the worker: beyond this, [`Supervisor::enqueue`] refuses and
+    /// [`Supervisor::enqueue_waiting`] waits.
     pub queue: usize,
 }
 
@@ -130,6 +135,8 @@ pub struct Counters {
 }
 
 struct Job {
+    /// The job's place in the queue, freed when the worker takes it.
+    _slot: OwnedSemaphorePermit,
     report: Report,
     protocol: Protocol,
     received: UnixMillis,
@@ -150,7 +157,8 @@ pub struct ProvenPosition {
 /// The gateway core of a node.
 pub struct Supervisor {
     node: Arc<Node>,
-    jobs: SyncSender<Job>,
+    jobs: Sender<Job>,
+    slots: Arc<Semaphore>,
     directory: Arc<RwLock<Directory>>,
     seen: Arc<Mutex<BTreeMap<String, LastSeen>>>,
     counters: Arc<Counters>,
@@ -176,7 +184,9 @@ impl Supervisor {
         service: Arc<ServiceKeys>,
         config: SupervisorConfig,
     ) -> Result<Arc<Supervisor>, NodeError> {
-        let (jobs, rx) = std::sync::mpsc::sync_channel::<Job>(config.queue.max(1));
+        // The semaphore bounds the queue; the channel itself never refuses.
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        let slots = Arc::new(Semaphore::new(config.queue.clamp(1, Semaphore::MAX_PERMITS)));
         let directory = Arc::new(RwLock::new(Directory::default()));
         let seen = Arc::new(Mutex::new(BTreeMap::new()));
         let counters = Arc::new(Counters::default());
@@ -192,7 +202,7 @@ impl Supervisor {
             .name("supervision".into())
             .spawn(move || worker.run(&rx))
             .map_err(|e| NodeError::Corrupt(format!("cannot start the supervision worker: {e}")))?;
-        Ok(Arc::new(Supervisor { node, jobs, directory, seen, counters, config }))
+        Ok(Arc::new(Supervisor { node, jobs, slots, directory, seen, counters, config }))
     }
 
     /// Counters.
@@ -235,30 +245,52 @@ impl Supervisor {
         self.enqueue(report, protocol)?.await
     }
 
-    /// Queues a decoded report at once; the returned future resolves when it is durably stored.
-    /// Listeners queue every report of a read before awaiting any, so one connection's frames
-    /// share a group write.
+    /// Queues a decoded report at once, or refuses it with [`IngestError::Overloaded`] when the
+    /// queue is full (for senders that retry, like OsmAnd clients on a 503); the returned future
+    /// resolves when it is durably stored.
     pub fn enqueue(
         &self,
         report: Report,
         protocol: Protocol,
     ) -> Result<impl Future<Output = Result<Ack, IngestError>> + use<>, IngestError> {
         self.check_device(&report.device, protocol)?;
-        let (ack, done) = oneshot::channel();
-        match self.jobs.try_send(Job { report, protocol, received: now_ms(), ack }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
+        let slot = match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(TryAcquireError::NoPermits) => {
                 self.counters.refused.fetch_add(1, Ordering::Relaxed);
                 return Err(IngestError::Overloaded);
             }
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(IngestError::Unavailable("the supervision worker stopped".into()));
-            }
-        }
-        Ok(async move {
-            done.await
-                .unwrap_or_else(|_| Err(IngestError::Unavailable("the supervision worker stopped".into())))
-        })
+            Err(TryAcquireError::Closed) => return Err(stopped()),
+        };
+        self.send(slot, report, protocol)
+    }
+
+    /// Queues a decoded report, waiting for room in the queue when it is full, so a connection
+    /// that outpaces the worker is slowed down (TCP backpressure) instead of losing positions.
+    /// Listeners queue every report of a read before awaiting any of the returned futures, so
+    /// one connection's frames share a group write; the outer future resolves once queued, the
+    /// inner one once durably stored.
+    pub async fn enqueue_waiting(
+        &self,
+        report: Report,
+        protocol: Protocol,
+    ) -> Result<impl Future<Output = Result<Ack, IngestError>> + use<>, IngestError> {
+        self.check_device(&report.device, protocol)?;
+        let slot = self.slots.clone().acquire_owned().await.map_err(|_| stopped())?;
+        self.send(slot, report, protocol)
+    }
+
+    fn send(
+        &self,
+        slot: OwnedSemaphorePermit,
+        report: Report,
+        protocol: Protocol,
+    ) -> Result<impl Future<Output = Result<Ack, IngestError>> + use<>, IngestError> {
+        let (ack, done) = oneshot::channel();
+        self.jobs
+            .send(Job { _slot: slot, report, protocol, received: now_ms(), ack })
+            .map_err(|_| stopped())?;
+        Ok(async move { done.await.unwrap_or_else(|_| Err(stopped())) })
     }
 
     /// Counts a malformed message seen by a listener.
@@ -310,6 +342,10 @@ impl Supervisor {
         };
         Ok(Some(ProvenPosition { proof: Some(proof), anchor, position }))
     }
+}
+
+fn stopped() -> IngestError {
+    IngestError::Unavailable("the supervision worker stopped".into())
 }
 
 fn last_seen(seen: &Mutex<BTreeMap<String, LastSeen>>, device: &str) -> LastSeen {
