@@ -28,6 +28,9 @@ use serde_json::json;
 
 use crate::run::Running;
 
+mod ingest;
+pub use ingest::{IngestBenchArgs, ingest};
+
 /// Options of `civic bench tx`.
 #[derive(clap::Args)]
 pub struct TxBenchArgs {
@@ -628,6 +631,34 @@ fn now_ms() -> UnixMillis {
     UnixMillis::new(u64::try_from(ms).unwrap_or(0))
 }
 
+/// A fresh dev network in a temporary directory, producing blocks, with the demo activity
+/// committed.
+struct DevBench {
+    dev: civic_node::devnet::DevNet,
+    running: Running,
+    rt: tokio::runtime::Runtime,
+    /// Dropped last: the node's files.
+    _dir: tempfile::TempDir,
+}
+
+fn fresh_dev_network(store: crate::run::Backend) -> Result<DevBench> {
+    eprintln!("starting a fresh dev network and committing the demo activity…");
+    let dir = tempfile::tempdir()?;
+    let dev = civic_node::devnet::open_or_create(dir.path(), now_ms())?;
+    let mut config = NodeConfig::new(dir.path().to_path_buf());
+    config.min_block_interval = Duration::from_millis(10);
+    let running = Running::start(dir.path(), store, &dev.genesis, dev.validator.clone(), config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let (stages, private) = dev.demo_stages()?;
+    running.node.store().private_put(private).context("storing the demo resident's attribute values")?;
+    for stage in stages {
+        // The demo includes one deliberately rejected transaction, so outcomes are not checked.
+        rt.block_on(crate::run::submit_and_wait(&running.node, stage))
+            .context("submitting the demo activity")?;
+    }
+    Ok(DevBench { dev, running, rt, _dir: dir })
+}
+
 /// Submits `txs`, waits for their commits, and fails unless every one was applied.
 fn commit_all(rt: &tokio::runtime::Runtime, node: &Node, txs: Vec<SignedTx>) -> Result<()> {
     for outcome in rt.block_on(crate::run::submit_and_wait(node, txs))? {
@@ -706,20 +737,8 @@ pub fn credentials(args: CredentialBenchArgs, json_out: bool) -> Result<()> {
     let t = args.threads.unwrap_or_else(threads);
     let duration = Duration::from_secs(args.seconds);
 
-    eprintln!("starting a fresh dev network and committing the demo activity…");
-    let dir = tempfile::tempdir()?;
-    let dev = civic_node::devnet::open_or_create(dir.path(), now_ms())?;
-    let mut config = NodeConfig::new(dir.path().to_path_buf());
-    config.min_block_interval = Duration::from_millis(10);
-    let running = Running::start(dir.path(), args.store, &dev.genesis, dev.validator.clone(), config)?;
+    let DevBench { dev, running, rt, _dir } = fresh_dev_network(args.store)?;
     let node = running.node.clone();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (stages, private) = dev.demo_stages()?;
-    node.store().private_put(private).context("storing the demo resident's attribute values")?;
-    for stage in stages {
-        // The demo includes one deliberately rejected transaction, so outcomes are not checked.
-        rt.block_on(crate::run::submit_and_wait(&node, stage)).context("submitting the demo activity")?;
-    }
 
     let issuer = AccountId::new("justice/issuer")?;
     let issuer_key = dev.keys.get(&issuer).context("the dev network has no justice/issuer key")?.clone();

@@ -836,6 +836,10 @@ enum BenchCmd {
     /// registry, validity, ledger record, status bits) against a fresh dev network's committed
     /// state, beside this machine's Ed25519 verification limit measured in the same run.
     Credentials(bench::CredentialBenchArgs),
+    /// Wristband positions per second through the real watch-protocol gateway of a fresh dev
+    /// network (decoded, stored durably, evaluated against ≥ 10,000 zones, anchored), beside
+    /// this machine's decode and geofence-evaluation limits measured in the same run.
+    Ingest(bench::IngestBenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -958,5 +962,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::VerifyState { data_dir } => run::verify_state(&data_dir, ctx.json),
         Command::Bench(BenchCmd::Tx(a)) => bench::tx(a, ctx.json),
         Command::Bench(BenchCmd::Credentials(a)) => bench::credentials(a, ctx.json),
+        Command::Bench(BenchCmd::Ingest(a)) => bench::ingest(a, ctx.json),
     }
 }

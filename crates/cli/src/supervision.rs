@@ -405,6 +405,40 @@ pub struct Simulation<'a> {
     pub strap_removed: bool,
 }
 
+/// One position as a wristband sends it over the watch protocol.
+pub(crate) struct WatchFix {
+    /// Fix time, Unix milliseconds (the frame carries whole seconds).
+    pub time_ms: u64,
+    pub lat: f64,
+    pub lon: f64,
+    pub speed_kmh: f64,
+    pub course_deg: f64,
+    pub battery_pct: u32,
+    pub steps: u32,
+    /// Sends an `AL` alarm frame with the strap-removed status bit instead of a `UD` position.
+    pub strap_removed: bool,
+}
+
+impl WatchFix {
+    /// The `[3G*device*LLLL*UD,…]` (or `AL`) frame of this fix, valid (`A`) and escaped.
+    pub fn frame(&self, device: &str) -> Vec<u8> {
+        let (date, tod) = watch::date_time_fields(self.time_ms);
+        let (kind, status) = if self.strap_removed { ("AL", "00100000") } else { ("UD", "00000000") };
+        let content = format!(
+            "{kind},{date},{tod},A,{:.6},{},{:.6},{},{:.1},{:.0},50,9,100,{},{},0,{status}",
+            self.lat.abs(),
+            if self.lat >= 0.0 { 'N' } else { 'S' },
+            self.lon.abs(),
+            if self.lon >= 0.0 { 'E' } else { 'W' },
+            self.speed_kmh,
+            self.course_deg,
+            self.battery_pct,
+            self.steps
+        );
+        watch::encode("3G", device, None, content.as_bytes())
+    }
+}
+
 /// `civic supervision simulate`: walks a straight track from `from` along `heading_deg`, one fix
 /// per step, through the real gateway port; with a realistic pace (fix times 30 s apart, ending
 /// now), and optionally removes the strap at the end.
@@ -441,21 +475,17 @@ pub fn simulate(ctx: &Ctx, s: Simulation<'_>) -> Result<()> {
         let last = i == s.steps;
         match conn.as_mut() {
             Some(c) => {
-                let (date, tod) = watch::date_time_fields(t * 1000);
-                let status = if last && s.strap_removed { "00100000" } else { "00000000" };
-                let kind = if last && s.strap_removed { "AL" } else { "UD" };
-                let content = format!(
-                    "{kind},{date},{tod},A,{:.6},{},{:.6},{},{:.1},{:.0},50,9,100,{},{},0,{status}",
-                    lat.abs(),
-                    if lat >= 0.0 { 'N' } else { 'S' },
-                    lon.abs(),
-                    if lon >= 0.0 { 'E' } else { 'W' },
-                    s.step_m / 30.0 * 3.6,
-                    s.heading_deg,
-                    90u32.saturating_sub(i),
-                    i * 40
-                );
-                c.write_all(&watch::encode("3G", s.device, None, content.as_bytes()))?;
+                let fix = WatchFix {
+                    time_ms: t * 1000,
+                    lat,
+                    lon,
+                    speed_kmh: s.step_m / 30.0 * 3.6,
+                    course_deg: s.heading_deg,
+                    battery_pct: 90u32.saturating_sub(i),
+                    steps: i * 40,
+                    strap_removed: last && s.strap_removed,
+                };
+                c.write_all(&fix.frame(s.device))?;
             }
             None => {
                 let url = format!(
