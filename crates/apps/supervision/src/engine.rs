@@ -163,8 +163,13 @@ pub struct CaseRules {
 pub struct Fix {
     /// Hash of the position record (its leaf in the batch's Merkle tree).
     pub position: Hash32,
-    /// When the device took the fix.
+    /// When the device took the fix (the device's clock).
     pub time: UnixMillis,
+    /// When the node received it (the node's clock). Timers run on receipt times, and a fix
+    /// time later than its receipt (a device clock running ahead, or a forged timestamp) is
+    /// read as the receipt time, so no device can postpone gone-dark or offline alerts or move
+    /// a fix out of a curfew by writing a future time.
+    pub received: UnixMillis,
     /// Latitude, degrees (WGS 84).
     pub lat: f64,
     /// Longitude, degrees (WGS 84).
@@ -443,7 +448,8 @@ impl Engine {
         let Some(case) = self.cases.get_mut(case_id) else {
             return Vec::new();
         };
-        case.last_contact = case.last_contact.max(fix.time);
+        let time = fix.time.min(fix.received);
+        case.last_contact = case.last_contact.max(fix.received);
         let mut drafts = Vec::new();
         let usable = fix.valid
             && fix.lat.is_finite()
@@ -451,7 +457,7 @@ impl Engine {
             && (-90.0..=90.0).contains(&fix.lat)
             && (-180.0..=180.0).contains(&fix.lon);
         if usable {
-            case.last_valid_fix = case.last_valid_fix.max(fix.time);
+            case.last_valid_fix = case.last_valid_fix.max(time);
             let slot = case.slot;
             let hits: Vec<u64> = self
                 .tree
@@ -460,7 +466,7 @@ impl Engine {
                 .map(|e| e.data.entry)
                 .collect();
             let local = if case.zones.iter().any(|z| z.spec.schedule.is_some()) {
-                zone::local_time(fix.time, &case.tz)
+                zone::local_time(time, &case.tz)
             } else {
                 None
             };
@@ -512,14 +518,14 @@ impl Engine {
                     case_id: case_id.to_string(),
                     kind,
                     zone: Some(z.zone_id.clone()),
-                    at: fix.time,
+                    at: time,
                     positions: z.streak.drain(..).collect(),
                     detail,
                 });
                 self.open.insert(key);
             }
         }
-        self.device_drafts(case_id, fix.time, fix.battery_pct, &fix.alarms, Some(fix.position), &mut drafts);
+        self.device_drafts(case_id, time, fix.battery_pct, &fix.alarms, Some(fix.position), &mut drafts);
         drafts
     }
 
@@ -677,6 +683,7 @@ mod tests {
         Fix {
             position: hash(n),
             time: UnixMillis::new(t),
+            received: UnixMillis::new(t),
             lat,
             lon,
             valid: true,
@@ -875,6 +882,31 @@ mod tests {
     }
 
     #[test]
+    fn a_future_fix_time_is_read_as_its_receipt_time() {
+        let mut e = home_engine();
+        // A device claims its fix was taken a day from now, then falls silent.
+        let mut forged = fix(1, T0 + 24 * 60 * MIN, HOME.0, HOME.1);
+        forged.received = UnixMillis::new(T0 + MIN);
+        assert!(e.evaluate("c1", &forged).is_empty());
+        // Gone dark and offline still run from the receipt time.
+        assert!(e.tick(UnixMillis::new(T0 + 31 * MIN)).is_empty());
+        let kinds: Vec<AlertKind> = e.tick(UnixMillis::new(T0 + 32 * MIN)).iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, vec![AlertKind::GoneDark]);
+        let kinds: Vec<AlertKind> = e.tick(UnixMillis::new(T0 + 62 * MIN)).iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, vec![AlertKind::Offline]);
+        // Alerts it raises carry the receipt time, not the claimed one.
+        let mut e = home_engine();
+        let mut last = Vec::new();
+        for n in 1..=3 {
+            let mut away = fix(n, T0 + 24 * 60 * MIN, AWAY.0, AWAY.1);
+            away.received = UnixMillis::new(T0 + n * MIN);
+            last = e.evaluate("c1", &away);
+        }
+        assert_eq!(last.len(), 1);
+        assert_eq!(last[0].at, UnixMillis::new(T0 + 3 * MIN));
+    }
+
+    #[test]
     fn set_case_replaces_zones_and_keeps_counters() {
         let mut e = home_engine();
         assert_eq!((e.cases(), e.zones()), (1, 1));
@@ -973,7 +1005,7 @@ mod tests {
                 let alarms: Vec<DeviceAlarm> = [DeviceAlarm::Sos, DeviceAlarm::StrapRemoved, DeviceAlarm::Fall, DeviceAlarm::LowBattery]
                     .into_iter().enumerate().filter(|(i, _)| alarm_bits & (1 << i) != 0).map(|(_, a)| a).collect();
                 let (lat, lon) = if raw { (rlat, rlon) } else { (lat, lon) };
-                let f = Fix { position: hash(n as u64), time: UnixMillis::new(t), lat, lon, valid, battery_pct: battery, alarms };
+                let f = Fix { position: hash(n as u64), time: UnixMillis::new(t), received: UnixMillis::new(t), lat, lon, valid, battery_pct: battery, alarms };
                 for d in e.evaluate("c1", &f).into_iter().chain(e.evaluate("c2", &f)) {
                     prop_assert!(!d.detail.is_empty());
                 }

@@ -304,6 +304,7 @@ fn evaluation_limit(rules: Vec<CaseRules>, tracks: &[Vec<WatchFix>], seconds: u6
             let fix = Fix {
                 position: Hash32([0; 32]),
                 time: UnixMillis::new(f.time_ms),
+                received: UnixMillis::new(f.time_ms),
                 lat: f.lat,
                 lon: f.lon,
                 valid: true,

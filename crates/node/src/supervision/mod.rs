@@ -559,12 +559,14 @@ impl Worker {
                         alarms: r.alarms.iter().map(alarm_name).collect(),
                     };
                     let leaf = p.leaf_hash();
-                    entry.fix = entry.fix.max(Some(p.fix_time));
+                    // A fix dated after its receipt counts as received now (see `Fix::received`).
+                    entry.fix = entry.fix.max(Some(p.fix_time.min(job.received)));
                     drafts.extend(self.engine.evaluate(
                         &case_id,
                         &Fix {
                             position: leaf,
                             time: p.fix_time,
+                            received: job.received,
                             lat: fix.lat,
                             lon: fix.lon,
                             valid: fix.valid,
