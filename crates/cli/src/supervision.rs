@@ -439,11 +439,36 @@ impl WatchFix {
     }
 }
 
+/// Seconds between the walk's fix times: 30 (a walking pace), or fewer (down to 3) when the
+/// device's case got its current zones too recently for the walk to fit after them, so the
+/// daily summary, which judges each fix by the zones in force at its time, covers the whole
+/// walk. Read from the node's API; if that is unreachable the pace stays 30 s.
+fn fix_spacing_s(ctx: &Ctx, device: &str, steps: u32, now_s: u64) -> u64 {
+    let zones_since_s = || -> Result<Option<u64>> {
+        let client = ctx.client();
+        let devices: Value = client.get("/v1/supervision/devices")?;
+        let case = devices["devices"]
+            .as_array()
+            .and_then(|ds| ds.iter().find(|d| d["device_id"] == device))
+            .and_then(|d| d["case_id"].as_str().map(str::to_owned));
+        let Some(case) = case else { return Ok(None) };
+        let case: Value = client.get(&format!("/v1/supervision/cases/{case}"))?;
+        let zones = case["zones"].as_array().cloned().unwrap_or_default();
+        Ok(zones.iter().filter_map(|z| z["time"].as_u64()).max().map(|ms| ms / 1000 + 1))
+    };
+    match zones_since_s() {
+        Ok(Some(since)) => (now_s.saturating_sub(since) / u64::from(steps.max(1))).clamp(3, 30),
+        _ => 30,
+    }
+}
+
 /// `civic supervision simulate`: walks a straight track from `from` along `heading_deg`, one fix
 /// per step, through the real gateway port; with a realistic pace (fix times 30 s apart, ending
-/// now), and optionally removes the strap at the end.
+/// now; closer together on a case whose zones are younger than that, see [`fix_spacing_s`]),
+/// and optionally removes the strap at the end.
 pub fn simulate(ctx: &Ctx, s: Simulation<'_>) -> Result<()> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let spacing = fix_spacing_s(ctx, s.device, s.steps, now);
     let (lat0, lon0) = s.from;
     let rad = s.heading_deg.to_radians();
     let mut conn = match s.protocol {
@@ -471,7 +496,7 @@ pub fn simulate(ctx: &Ctx, s: Simulation<'_>) -> Result<()> {
         let d = s.step_m * f64::from(i);
         let lat = lat0 + d * rad.cos() / 110_574.0;
         let lon = lon0 + d * rad.sin() / (111_320.0 * lat0.to_radians().cos());
-        let t = now - u64::from(s.steps - i) * 30;
+        let t = now - u64::from(s.steps - i) * spacing;
         let last = i == s.steps;
         match conn.as_mut() {
             Some(c) => {
@@ -479,7 +504,7 @@ pub fn simulate(ctx: &Ctx, s: Simulation<'_>) -> Result<()> {
                     time_ms: t * 1000,
                     lat,
                     lon,
-                    speed_kmh: s.step_m / 30.0 * 3.6,
+                    speed_kmh: s.step_m / spacing as f64 * 3.6,
                     course_deg: s.heading_deg,
                     battery_pct: 90u32.saturating_sub(i),
                     steps: i * 40,
@@ -492,7 +517,7 @@ pub fn simulate(ctx: &Ctx, s: Simulation<'_>) -> Result<()> {
                     "http://{}/?id={}&lat={lat:.6}&lon={lon:.6}&timestamp={t}&speed={:.2}&bearing={}&batt={}{}",
                     s.gateway,
                     s.device,
-                    s.step_m / 30.0 * 1.943_844,
+                    s.step_m / spacing as f64 * 1.943_844,
                     s.heading_deg,
                     90u32.saturating_sub(i),
                     if last && s.strap_removed { "&alarm=tampering" } else { "" }

@@ -162,9 +162,12 @@ fn wristbands_and_phones_walk_out_and_officers_see_it() {
     assert_eq!(s, 400);
     assert!(body.contains("lat"), "{body}");
 
-    // Positions inside the zone, both parameter spellings; fix times from a quarter of an hour
-    // ago, so the walk below has a realistic speed.
-    let t0 = now_s() - 900;
+    // Positions inside the zone, both parameter spellings. The zone is on chain already, so the
+    // day summary judges these fixes and the walk below by it (it judges each fix by the zone
+    // versions in force at its time). The walk's fix times run a few seconds ahead of the wall
+    // clock (the engine reads them as their receipt time); by the time the summary is asked
+    // for, after the gone-dark minute, they are all in the past.
+    let t0 = now_s();
     let (s, body) =
         osmand(&node, &format!("id={PHONE}&lat={}&lon={}&timestamp={t0}&speed=1.5&batt=88", HOME.0, HOME.1));
     assert_eq!(s, 200, "{body}");
@@ -190,12 +193,12 @@ fn wristbands_and_phones_walk_out_and_officers_see_it() {
     assert_eq!(ps[0]["battery_pct"], 88);
     assert!((ps[0]["speed_kmh"].as_f64().unwrap() - 1.5 * 1.852).abs() < 0.1, "{}", ps[0]);
 
-    // Walk out: 2 km north, four fixes (k = 3): exactly one alert, on SSE too.
+    // Walk out: 667 m north (the zone is 300 m), four fixes (k = 3): exactly one alert, on SSE too.
     let events = sse(&node);
     for i in 0..4 {
         let (s, _) = osmand(
             &node,
-            &format!("id={PHONE}&lat={}&lon={}&timestamp={}", HOME.0 + 0.02, HOME.1, t0 + 600 + i),
+            &format!("id={PHONE}&lat={}&lon={}&timestamp={}", HOME.0 + 0.006, HOME.1, t0 + 15 + i),
         );
         assert_eq!(s, 200);
     }
@@ -219,7 +222,7 @@ fn wristbands_and_phones_walk_out_and_officers_see_it() {
     assert!(alert["detail"].as_str().unwrap().contains("Home"), "{alert}");
     // More violating fixes while it is open raise nothing new.
     for i in 0..4 {
-        osmand(&node, &format!("id={PHONE}&lat={}&lon={}&timestamp={}", HOME.0 + 0.02, HOME.1, t0 + 700 + i));
+        osmand(&node, &format!("id={PHONE}&lat={}&lon={}&timestamp={}", HOME.0 + 0.006, HOME.1, t0 + 20 + i));
     }
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(alerts(&node, &format!("case={CASE}&kind=zone_exit")).len(), 1);
@@ -336,7 +339,7 @@ fn wristbands_and_phones_walk_out_and_officers_see_it() {
         &format!("/v1/supervision/devices/{PHONE}/positions?from={}", (t0 - 10) * 1000),
         "justice/officer",
     );
-    assert!(day["distance_m"].as_f64().unwrap() > 1500.0, "{day}\n{walked}");
+    assert!(day["distance_m"].as_f64().unwrap() > 500.0, "{day}\n{walked}");
     assert!(day["violations"]["count"].as_u64().unwrap() >= 1, "{day}");
     assert!(!day["guidance"].as_array().unwrap().is_empty(), "{day}");
     let (s, _) = node.signed_get(&format!("/v1/supervision/cases/{CASE}/days/2026-13-45"), "justice/officer");

@@ -532,16 +532,12 @@ pub(crate) async fn day(
         let (from, to) =
             summary::day_bounds(&date, &case.time_zone).map_err(|e| ApiError::bad_param("date", e))?;
         let week_from = UnixMillis::new(from.get().saturating_sub(6 * 86_400_000));
-        let zones: Vec<Zone> = records(&node, &keys::zone_prefix(&id))?;
-        let zones: Vec<_> = zones
-            .into_iter()
-            .filter(|z| !z.removed)
-            .map(|z| civic_supervision::engine::CaseZone {
-                zone_id: z.zone_id,
-                version: z.version,
-                spec: z.spec,
-            })
-            .collect();
+        // Every version of every zone: each fix is judged by the rules in force at its time.
+        let mut versions = Vec::new();
+        for z in records::<Zone>(&node, &keys::zone_prefix(&id))? {
+            versions.extend(records::<Zone>(&node, &keys::zone_version_prefix(&id, &z.zone_id))?);
+        }
+        let zones = summary::zone_history(&versions);
         let mut fixes = Vec::new();
         let devices: Vec<String> = case.device.iter().cloned().collect();
         for d in &devices {

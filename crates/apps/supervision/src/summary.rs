@@ -4,7 +4,9 @@
 //! Guarantees: a pure function of its input (no clock: "now" is the `until` field), so the same
 //! day always summarizes the same way; local days follow the case's time zone, including 23 h and
 //! 25 h DST days; zone rules are those of the engine (buffer and schedules included) with k = 1;
-//! no panic on any input (non-finite coordinates count as invalid fixes).
+//! each fix is judged by the zone versions in force at its fix time (a zone changed or removed
+//! later does not rewrite an earlier day); no panic on any input (non-finite coordinates count
+//! as invalid fixes).
 //!
 //! Rules:
 //! - Only fixes in `[from, min(until, to))` count; they are ordered by time. Only valid fixes
@@ -21,7 +23,10 @@
 //!   violate no rule, and `compliance_ratio` their quotient (`None` when nothing was observed).
 //! - A violation episode is a maximal run of consecutive valid fixes violating one zone's rule;
 //!   it lasts from its first fix to the next valid fix after it, or to its last fix when none
-//!   follows.
+//!   follows. Its kind (curfew, exit, entry) is that of the version in force at its first fix.
+//! - Zones are reported by zone id (those with a version in force during the day), named as
+//!   their last version in force that day; a fix outside every version's period is neither
+//!   inside nor violating that zone.
 //! - `alerts` counts the day's alerts (those raised in `[from, to)`) by kind.
 //! - Guidance, in this order: any Tamper alert today → `tamper`; any SOS or Fall alert today →
 //!   `safety`; at least 3 Curfew alerts in `week_alerts` → `curfew_pattern`; any escalated alert
@@ -36,6 +41,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{AlertKind, CaseZone, duration, rule_kind};
+use crate::module::Zone;
 use crate::zone::{self, CompiledZone, ZoneError, ZoneKind};
 
 /// Steps implying a higher speed than this (km/h) are GPS glitches, not movement.
@@ -105,8 +111,9 @@ pub struct DayInput<'a> {
     pub date: &'a str,
     /// The case's IANA time zone.
     pub time_zone: &'a str,
-    /// The zones in force that day.
-    pub zones: &'a [CaseZone],
+    /// The versions of the case's zones with the periods they were in force (any order; see
+    /// [`zone_history`]); versions not in force during the day are ignored.
+    pub zones: &'a [ZoneInForce],
     /// The day's fixes, in any order (fixes outside the counted period are ignored).
     pub fixes: &'a [SummaryFix],
     /// Alerts raised that day (others are ignored).
@@ -118,6 +125,53 @@ pub struct DayInput<'a> {
     /// Time after this is not counted (neither as gap nor as observed): "now" for today, or the
     /// day's end (or later) for a past day.
     pub until: UnixMillis,
+}
+
+/// One version of a zone and the period it was in force: from the block time that wrote it
+/// until the block time of the next version (or the removal) of the same zone, exclusive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneInForce {
+    /// The version.
+    pub zone: CaseZone,
+    /// In force from.
+    pub from: UnixMillis,
+    /// In force until (exclusive); `None` while it is the current version.
+    pub until: Option<UnixMillis>,
+}
+
+impl ZoneInForce {
+    /// A version in force at all times.
+    pub fn always(zone: CaseZone) -> ZoneInForce {
+        ZoneInForce { zone, from: UnixMillis::new(0), until: None }
+    }
+
+    fn covers(&self, t: UnixMillis) -> bool {
+        self.from <= t && self.until.is_none_or(|u| t < u)
+    }
+
+    fn overlaps(&self, from: UnixMillis, to: UnixMillis) -> bool {
+        self.from < to && self.until.is_none_or(|u| u > from)
+    }
+}
+
+/// The periods in force of every version of a case's zones, from their on-chain version records
+/// (in any order). A removal ends the version before it and is not in force itself.
+pub fn zone_history(versions: &[Zone]) -> Vec<ZoneInForce> {
+    let mut sorted: Vec<&Zone> = versions.iter().collect();
+    sorted.sort_by(|a, b| (&a.zone_id, a.version).cmp(&(&b.zone_id, b.version)));
+    let mut out = Vec::new();
+    for (i, v) in sorted.iter().enumerate() {
+        if v.removed {
+            continue;
+        }
+        let until = sorted.get(i + 1).filter(|n| n.zone_id == v.zone_id).map(|n| n.time);
+        out.push(ZoneInForce {
+            zone: CaseZone { zone_id: v.zone_id.clone(), version: v.version, spec: v.spec.clone() },
+            from: v.time,
+            until,
+        });
+    }
+    out
 }
 
 /// Time spent inside one zone.
@@ -220,9 +274,22 @@ pub fn summarize(input: &DayInput) -> Result<DaySummary, ZoneError> {
     let tz = zone::time_zone(input.time_zone)?;
     let (from, to) = day_bounds(input.date, input.time_zone)?;
     let end = input.until.clamp(from, to).get();
-    let mut zones: Vec<(&CaseZone, CompiledZone)> =
-        input.zones.iter().map(|z| CompiledZone::new(&z.spec).map(|c| (z, c))).collect::<Result<_, _>>()?;
-    zones.sort_by(|a, b| a.0.zone_id.cmp(&b.0.zone_id));
+    let mut versions: Vec<(&ZoneInForce, CompiledZone)> = input
+        .zones
+        .iter()
+        .filter(|z| z.overlaps(from, to))
+        .map(|z| CompiledZone::new(&z.zone.spec).map(|c| (z, c)))
+        .collect::<Result<_, _>>()?;
+    versions.sort_by(|a, b| (&a.0.zone.zone_id, a.0.from).cmp(&(&b.0.zone.zone_id, b.0.from)));
+    // One slot per zone id, holding the indices of its versions in time order.
+    let mut zones: Vec<Vec<usize>> = Vec::new();
+    for (i, (v, _)) in versions.iter().enumerate() {
+        match zones.last_mut() {
+            Some(slot) if versions[slot[0]].0.zone.zone_id == v.zone.zone_id => slot.push(i),
+            _ => zones.push(vec![i]),
+        }
+    }
+    let in_force = |slot: &[usize], t: UnixMillis| slot.iter().copied().find(|&i| versions[i].0.covers(t));
 
     let mut fixes: Vec<&SummaryFix> =
         input.fixes.iter().filter(|f| (from.get()..end).contains(&f.time.get())).collect();
@@ -236,9 +303,13 @@ pub fn summarize(input: &DayInput) -> Result<DaySummary, ZoneError> {
             let local = zone::local_time(f.time, &tz);
             let (inside, violating) = zones
                 .iter()
-                .map(|(_, c)| {
-                    let d = c.signed_distance_m(f.lat, f.lon);
-                    (d < 0.0, c.applies_at(local) && c.breached_at_distance(d))
+                .map(|slot| match in_force(slot, f.time) {
+                    Some(i) => {
+                        let c = &versions[i].1;
+                        let d = c.signed_distance_m(f.lat, f.lon);
+                        (d < 0.0, c.applies_at(local) && c.breached_at_distance(d))
+                    }
+                    None => (false, false),
                 })
                 .unzip();
             Observed { time: f.time.get(), lat: f.lat, lon: f.lon, inside, violating }
@@ -286,7 +357,7 @@ pub fn summarize(input: &DayInput) -> Result<DaySummary, ZoneError> {
     }
 
     let mut violations = Violations::default();
-    for (j, (z, _)) in zones.iter().enumerate() {
+    for (j, slot) in zones.iter().enumerate() {
         let mut i = 0;
         while i < observed.len() {
             if !observed[i].violating[j] {
@@ -300,7 +371,8 @@ pub fn summarize(input: &DayInput) -> Result<DaySummary, ZoneError> {
             let stop = observed.get(i + 1).map_or(observed[i].time, |n| n.time);
             violations.count += 1;
             violations.total_ms += stop - observed[first].time;
-            match rule_kind(&z.spec) {
+            let version = in_force(slot, UnixMillis::new(observed[first].time)).unwrap_or(slot[0]);
+            match rule_kind(&versions[version].0.zone.spec) {
                 AlertKind::Curfew => violations.curfew += 1,
                 AlertKind::ZoneEntry => violations.zone_entry += 1,
                 _ => violations.zone_exit += 1,
@@ -370,11 +442,14 @@ pub fn summarize(input: &DayInput) -> Result<DaySummary, ZoneError> {
         zones: zones
             .iter()
             .zip(inside_ms)
-            .map(|((z, _), inside_ms)| ZoneTime {
-                zone_id: z.zone_id.clone(),
-                name: z.spec.name.clone(),
-                kind: z.spec.kind,
-                inside_ms,
+            .map(|(slot, inside_ms)| {
+                let last = &versions[slot[slot.len() - 1]].0.zone;
+                ZoneTime {
+                    zone_id: last.zone_id.clone(),
+                    name: last.spec.name.clone(),
+                    kind: last.spec.kind,
+                    inside_ms,
+                }
             })
             .collect(),
         violations,
@@ -450,7 +525,7 @@ mod tests {
 
     #[test]
     fn hand_built_day() {
-        let zones = zones();
+        let zones: Vec<ZoneInForce> = zones().into_iter().map(ZoneInForce::always).collect();
         let (from, to) = day_bounds("2024-06-03", "Asia/Shanghai").expect("valid");
         let t = |h: u64, m: u64| from.get() + h * HOUR + m * MIN;
         let mut fixes = Vec::new();
@@ -523,8 +598,64 @@ mod tests {
     }
 
     #[test]
+    fn each_fix_is_judged_by_the_zone_version_in_force() {
+        let (from, _) = day_bounds("2024-06-03", "Asia/Shanghai").expect("valid");
+        let t = |h: u64, m: u64| UnixMillis::new(from.get() + h * HOUR + m * MIN);
+        let curfew =
+            Schedule { windows: vec![Window { days: Weekday::ALL.to_vec(), start: 1320, end: 360 }] };
+        let record = |version: u64, time: UnixMillis, name: &str, radius_m: u32, removed: bool| Zone {
+            case_id: "C1".into(),
+            zone_id: "home".into(),
+            version,
+            spec: circle_zone("home", name, radius_m, Some(curfew.clone())).spec,
+            removed,
+            reason: removed.then(|| "curfew lifted".into()),
+            by: civic_types::AccountId::new("justice/officer").expect("valid"),
+            height: civic_types::Height::new(version),
+            time,
+        };
+        // v1 (500 m) since the day before; v2 widens it to 2 km at 12:00; v3 removes it at 23:30.
+        let history = zone_history(&[
+            record(3, t(23, 30), "Home (widened)", 2_000, true),
+            record(1, UnixMillis::new(from.get() - HOUR), "Home", 500, false),
+            record(2, t(12, 0), "Home (widened)", 2_000, false),
+        ]);
+        assert_eq!(history.len(), 2);
+        assert_eq!((history[0].zone.version, history[0].until), (1, Some(t(12, 0))));
+        assert_eq!(
+            (history[1].zone.version, history[1].from, history[1].until),
+            (2, t(12, 0), Some(t(23, 30)))
+        );
+
+        // All day 1112 m north of home, a fix every 10 minutes.
+        let fixes: Vec<SummaryFix> = (0..144)
+            .map(|i| SummaryFix { time: t(0, i * 10), lat: HOME.0 + 0.01, lon: HOME.1, valid: true })
+            .collect();
+        let input = DayInput {
+            date: "2024-06-03",
+            time_zone: "Asia/Shanghai",
+            zones: &history,
+            fixes: &fixes,
+            alerts: &[],
+            week_alerts: &[],
+            gap_ms: 15 * MIN,
+            until: UnixMillis::new(u64::MAX),
+        };
+        let s = summarize(&input).expect("valid");
+        // Under v1 the night until 06:00 breaks the curfew; under v2 the evening is inside the
+        // wider zone; after the removal nothing applies.
+        assert_eq!((s.violations.count, s.violations.curfew, s.violations.total_ms), (1, 1, 6 * HOUR));
+        assert_eq!(s.zones.len(), 1);
+        assert_eq!(
+            (s.zones[0].name.as_str(), s.zones[0].inside_ms),
+            ("Home (widened)", 11 * HOUR + 30 * MIN)
+        );
+        assert_eq!(s.compliant_ms, 18 * HOUR);
+    }
+
+    #[test]
     fn guidance_rules_and_until() {
-        let zones = zones();
+        let zones: Vec<ZoneInForce> = zones().into_iter().map(ZoneInForce::always).collect();
         let (from, _) = day_bounds("2024-06-03", "Asia/Shanghai").expect("valid");
         // At home every 10 min until 10:00; "now" is 10:05.
         let fixes: Vec<SummaryFix> = (0..=60)
