@@ -310,8 +310,19 @@ fn wristbands_and_phones_walk_out_and_officers_see_it() {
     stranger.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     stranger.write_all(&watch_frame("999999", "LK")).unwrap();
     assert!(read_some(&mut stranger).is_empty());
-    let (s, metrics) = node.get("/v1/status");
-    assert_eq!(s, 200, "{metrics}");
+    let (s, status) = node.get("/v1/status");
+    assert_eq!(s, 200, "{status}");
+    // The gateway's counters are on /metrics for the operators.
+    let metrics = node.text("/metrics");
+    let counter = |name: &str| -> u64 {
+        let line =
+            metrics.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} in {metrics}"));
+        line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    };
+    assert!(counter("civic_gateway_positions_total") >= 10, "{metrics}");
+    assert!(counter("civic_gateway_malformed_total") >= 1, "{metrics}");
+    assert!(counter("civic_gateway_refused_total") >= 2, "{metrics}");
+    assert!(counter("civic_gateway_alerts_total") >= 2, "{metrics}");
 
     // Silence: no valid position for a minute raises "gone dark" on the test case.
     let dark = wait_for("the gone-dark alert", 120, || {

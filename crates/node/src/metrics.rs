@@ -24,6 +24,23 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_1, 2.0, 18))
 }
 
+/// The device gateway's counters (see [`crate::supervision`]).
+#[derive(Clone, Debug, Default)]
+pub struct GatewayMetrics {
+    /// Device reports accepted and durably stored (positions, heartbeats, alarms).
+    pub reports: Counter,
+    /// Positions stored.
+    pub positions: Counter,
+    /// Reports refused: unknown, unbound or wrong-protocol device, or overload.
+    pub refused: Counter,
+    /// Malformed messages seen by the listeners.
+    pub malformed: Counter,
+    /// Alerts submitted to the chain.
+    pub alerts: Counter,
+    /// Position batches whose anchors were submitted to the chain.
+    pub anchors: Counter,
+}
+
 /// Every metric the node exports.
 pub struct Metrics {
     registry: Registry,
@@ -45,6 +62,8 @@ pub struct Metrics {
     pub block_txs: Histogram,
     /// API request latency by route and status.
     pub api_request_seconds: Family<ApiLabels, Histogram, HistogramCtor>,
+    /// The device gateway.
+    pub gateway: GatewayMetrics,
 }
 
 impl Metrics {
@@ -61,6 +80,7 @@ impl Metrics {
             block_commit_seconds: latency_histogram(),
             block_txs: Histogram::new(exponential_buckets(1.0, 2.0, 17)),
             api_request_seconds: Family::new_with_constructor(latency_histogram as HistogramCtor),
+            gateway: GatewayMetrics::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Latest committed block height", m.height.clone());
@@ -84,6 +104,17 @@ impl Metrics {
         );
         registry.register("block_txs", "Transactions per block", m.block_txs.clone());
         registry.register("api_request_seconds", "REST API request latency", m.api_request_seconds.clone());
+        let g = &m.gateway;
+        for (name, help, counter) in [
+            ("gateway_reports", "Device reports accepted and durably stored", &g.reports),
+            ("gateway_positions", "Device positions stored", &g.positions),
+            ("gateway_refused", "Device reports refused (unknown or unbound device, overload)", &g.refused),
+            ("gateway_malformed", "Malformed device messages", &g.malformed),
+            ("gateway_alerts", "Supervision alerts submitted by the gateway", &g.alerts),
+            ("gateway_anchors", "Position batches anchored by the gateway", &g.anchors),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
         Metrics { registry, ..m }
     }
 

@@ -9,7 +9,6 @@
 //! any, and a stored position's RFC 6962 proof must verify against its on-chain anchor.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -385,7 +384,7 @@ fn flood(
         })
         .collect();
     // Only heartbeats have been sent so far, so nothing is stored until the barrier opens.
-    let base = counters.positions.load(Ordering::Relaxed);
+    let base = counters.positions.get();
     let start = Instant::now();
     rt.block_on(go.wait());
     pb.finish_and_clear();
@@ -398,7 +397,7 @@ fn flood(
     let pb = bar(expected as usize, "stored positions");
     let mut last = (base, Instant::now());
     loop {
-        let now = counters.positions.load(Ordering::Relaxed);
+        let now = counters.positions.get();
         pb.set_position(now - base);
         if now - base >= expected {
             break;
@@ -409,8 +408,8 @@ fn flood(
             bail!(
                 "the gateway stored {} of {expected} positions and then stalled for 30 s (refused {}, malformed {})",
                 now - base,
-                counters.refused.load(Ordering::Relaxed),
-                counters.malformed.load(Ordering::Relaxed)
+                counters.refused.get(),
+                counters.malformed.get()
             );
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -420,7 +419,7 @@ fn flood(
     for c in clients {
         c.abort();
     }
-    Ok(Ingested { positions: counters.positions.load(Ordering::Relaxed) - base, seconds })
+    Ok(Ingested { positions: counters.positions.get() - base, seconds })
 }
 
 /// Waits up to `within` for `check` to return `Some`.
@@ -514,8 +513,7 @@ pub fn ingest(args: IngestBenchArgs, json_out: bool) -> Result<()> {
     );
     let ingested = flood(&rt, &sup, addr, streams, expected)?;
     let counters = sup.counters();
-    let (refused, malformed) =
-        (counters.refused.load(Ordering::Relaxed), counters.malformed.load(Ordering::Relaxed));
+    let (refused, malformed) = (counters.refused.get(), counters.malformed.get());
     if refused > 0 || malformed > 0 {
         bail!("the gateway refused {refused} reports and counted {malformed} malformed frames");
     }
@@ -531,7 +529,7 @@ pub fn ingest(args: IngestBenchArgs, json_out: bool) -> Result<()> {
             planted.zone
         );
     }
-    let alerts = counters.alerts.load(Ordering::Relaxed);
+    let alerts = counters.alerts.get();
     if alerts != 1 {
         bail!("the gateway raised {alerts} alerts; the workload plants exactly one");
     }
@@ -550,7 +548,7 @@ pub fn ingest(args: IngestBenchArgs, json_out: bool) -> Result<()> {
     if verified != sample {
         bail!("the proof verified a different position than the one stored");
     }
-    let anchors = counters.anchors.load(Ordering::Relaxed);
+    let anchors = counters.anchors.get();
 
     let _ = stop_tx.send(());
     let _ = rt.block_on(server);

@@ -101,6 +101,14 @@ impl DevNode {
         http_get(&format!("{}{}", self.url, path))
     }
 
+    /// GET a text resource (e.g. `/metrics`); panics unless it answers 200.
+    #[allow(dead_code)] // Not every test binary reads text.
+    pub fn text(&self, path: &str) -> String {
+        let mut resp = agent().get(format!("{}{}", self.url, path)).call().expect("get");
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        resp.body_mut().read_to_string().expect("a text body")
+    }
+
     /// GET with a request signed by `account`'s key (`Civic-Signer`, `Civic-Timestamp`,
     /// `Civic-Signature`).
     pub fn signed_get(&self, path: &str, account: &str) -> (u16, Value) {

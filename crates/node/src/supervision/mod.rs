@@ -24,7 +24,6 @@ pub mod positions;
 mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -38,6 +37,7 @@ use civic_supervision::position::{Position, PositionProof, to_e7};
 use civic_types::{AccountId, Hash32, Role, UnixMillis};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, oneshot};
 
+use crate::metrics::GatewayMetrics;
 use crate::node::{Node, NodeError};
 use crate::service::ServiceKeys;
 use positions::{Batch, Cursor, Positions};
@@ -117,23 +117,6 @@ pub struct LastSeen {
     pub battery_pct: Option<u8>,
 }
 
-/// Counters for `/metrics` and benchmarks.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Reports accepted.
-    pub reports: AtomicU64,
-    /// Positions stored.
-    pub positions: AtomicU64,
-    /// Reports refused (unknown or unbound device, overload).
-    pub refused: AtomicU64,
-    /// Malformed messages seen by the listeners.
-    pub malformed: AtomicU64,
-    /// Alerts submitted.
-    pub alerts: AtomicU64,
-    /// Batches anchored.
-    pub anchors: AtomicU64,
-}
-
 struct Job {
     /// The job's place in the queue, freed when the worker takes it.
     _slot: OwnedSemaphorePermit,
@@ -161,7 +144,7 @@ pub struct Supervisor {
     slots: Arc<Semaphore>,
     directory: Arc<RwLock<Directory>>,
     seen: Arc<Mutex<BTreeMap<String, LastSeen>>>,
-    counters: Arc<Counters>,
+    counters: GatewayMetrics,
     config: SupervisorConfig,
 }
 
@@ -189,7 +172,7 @@ impl Supervisor {
         let slots = Arc::new(Semaphore::new(config.queue.clamp(1, Semaphore::MAX_PERMITS)));
         let directory = Arc::new(RwLock::new(Directory::default()));
         let seen = Arc::new(Mutex::new(BTreeMap::new()));
-        let counters = Arc::new(Counters::default());
+        let counters = node.metrics().gateway.clone();
         let mut worker = Worker::new(
             node.clone(),
             service,
@@ -205,8 +188,8 @@ impl Supervisor {
         Ok(Arc::new(Supervisor { node, jobs, slots, directory, seen, counters, config }))
     }
 
-    /// Counters.
-    pub fn counters(&self) -> &Counters {
+    /// The gateway's counters (also on `/metrics` as `civic_gateway_*`).
+    pub fn counters(&self) -> &GatewayMetrics {
         &self.counters
     }
 
@@ -227,7 +210,7 @@ impl Supervisor {
             },
         };
         let refused = |e| {
-            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            self.counters.refused.inc();
             Err(e)
         };
         match entry {
@@ -257,7 +240,7 @@ impl Supervisor {
         let slot = match self.slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
             Err(TryAcquireError::NoPermits) => {
-                self.counters.refused.fetch_add(1, Ordering::Relaxed);
+                self.counters.refused.inc();
                 return Err(IngestError::Overloaded);
             }
             Err(TryAcquireError::Closed) => return Err(stopped()),
@@ -295,7 +278,7 @@ impl Supervisor {
 
     /// Counts a malformed message seen by a listener.
     pub fn malformed(&self) {
-        self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+        self.counters.malformed.inc();
     }
 
     /// What this node last heard from a device.
@@ -393,7 +376,7 @@ struct Worker {
     config: SupervisorConfig,
     directory: Arc<RwLock<Directory>>,
     seen: Arc<Mutex<BTreeMap<String, LastSeen>>>,
-    counters: Arc<Counters>,
+    counters: GatewayMetrics,
     engine: Engine,
     revision: Option<u64>,
     cursor: Cursor,
@@ -413,7 +396,7 @@ impl Worker {
         config: SupervisorConfig,
         directory: Arc<RwLock<Directory>>,
         seen: Arc<Mutex<BTreeMap<String, LastSeen>>>,
-        counters: Arc<Counters>,
+        counters: GatewayMetrics,
     ) -> Result<Worker, NodeError> {
         let series = Positions::new(node.store());
         let cursor = series.cursor()?;
@@ -598,8 +581,8 @@ impl Worker {
         match result {
             Ok(()) => {
                 self.cursor = cursor;
-                self.counters.reports.fetch_add(acks.len() as u64, Ordering::Relaxed);
-                self.counters.positions.fetch_add(stored.len() as u64, Ordering::Relaxed);
+                self.counters.reports.inc_by(acks.len() as u64);
+                self.counters.positions.inc_by(stored.len() as u64);
                 self.seen.lock().unwrap_or_else(|p| p.into_inner()).extend(seen);
                 for (ack, seq) in acks {
                     let _ = ack.send(Ok(Ack { seq }));
@@ -664,7 +647,7 @@ impl Worker {
                 detail: d.detail.chars().take(500).collect(),
             };
             if self.submit(&account, call) {
-                self.counters.alerts.fetch_add(1, Ordering::Relaxed);
+                self.counters.alerts.inc();
                 self.pending.insert(key, Instant::now());
             }
         }
@@ -708,7 +691,7 @@ impl Worker {
             to: batch.to,
         };
         if self.submit(&account, call) {
-            self.counters.anchors.fetch_add(1, Ordering::Relaxed);
+            self.counters.anchors.inc();
         }
     }
 
