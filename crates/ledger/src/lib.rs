@@ -7,6 +7,7 @@
 
 pub mod block;
 pub mod chain;
+pub mod checks;
 pub mod exec;
 pub mod modules;
 pub mod state;

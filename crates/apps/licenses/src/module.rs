@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use civic_ledger::block::Event;
+use civic_ledger::checks::{shown, text as check_text};
 use civic_ledger::exec::{Ctx, Module, TxError};
 use civic_ledger::modules::membership::{self, Org};
 use civic_ledger::tx::{MAX_TX_BYTES, ModuleCall};
@@ -543,10 +544,6 @@ fn invalid(m: String) -> TxError {
     TxError::Invalid(m)
 }
 
-fn shown(s: &str) -> String {
-    s.chars().take(80).collect()
-}
-
 /// Whether `s` is a license type id, `[a-z0-9-]{1,64}`.
 pub fn is_type_id(s: &str) -> bool {
     !s.is_empty()
@@ -580,14 +577,6 @@ fn check_license_id(id: &str) -> Result<(), TxError> {
             "license id {:?} is invalid: use 1-{MAX_LICENSE_ID} characters A-Z, a-z, 0-9, '.', '_' and '-'",
             shown(id)
         )))
-    }
-}
-
-fn check_text(what: &str, s: &str, max: usize) -> Result<(), TxError> {
-    if s.is_empty() || s.len() > max {
-        Err(invalid(format!("{what} must be 1-{max} bytes, not {}", s.len())))
-    } else {
-        Ok(())
     }
 }
 

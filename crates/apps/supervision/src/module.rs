@@ -24,6 +24,7 @@
 use std::fmt;
 
 use civic_ledger::block::Event;
+use civic_ledger::checks::{shown, text as check_text};
 use civic_ledger::exec::{Ctx, Module, TxError};
 use civic_ledger::modules::membership;
 use civic_ledger::tx::{MAX_TX_BYTES, ModuleCall};
@@ -512,10 +513,6 @@ fn invalid(msg: impl Into<String>) -> TxError {
     TxError::Invalid(msg.into())
 }
 
-fn shown(s: &str) -> String {
-    s.chars().take(80).collect()
-}
-
 /// Whether `s` is a valid case, device or zone id.
 pub fn is_id(s: &str) -> bool {
     !s.is_empty()
@@ -531,16 +528,6 @@ fn check_id(what: &str, s: &str) -> Result<(), TxError> {
             "{what} {:?} is invalid: use 1-{MAX_ID} characters A-Z, a-z, 0-9, '.', '_' and '-'",
             shown(s)
         )))
-    }
-}
-
-fn check_text(what: &str, s: &str, max: usize) -> Result<(), TxError> {
-    if s.trim().is_empty() || s.len() > max {
-        Err(invalid(format!("{what} must be 1-{max} bytes of text, not {} bytes", s.len())))
-    } else if s.chars().any(|c| c.is_control() && c != '\n') {
-        Err(invalid(format!("{what} contains control characters")))
-    } else {
-        Ok(())
     }
 }
 
