@@ -463,6 +463,53 @@ impl Node {
         }
     }
 
+    /// Visits the decoded state values under `prefix` whose keys sort after `after` (exclusive;
+    /// from the first when `None`), in key order, reading a page at a time, until `visit`
+    /// returns [`ControlFlow::Break`] or the prefix is exhausted. Each page is read at the
+    /// latest height; a value that does not decode as `T` is corruption, never skipped.
+    pub fn visit_state<T, E>(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        mut visit: impl FnMut(&str, T) -> Result<std::ops::ControlFlow<()>, E>,
+    ) -> Result<(), E>
+    where
+        T: serde::de::DeserializeOwned,
+        E: From<NodeError>,
+    {
+        const PAGE: usize = 1024;
+        let mut after: Option<Vec<u8>> = after.map(|a| a.as_bytes().to_vec());
+        loop {
+            let page =
+                self.store.state_range(prefix.as_bytes(), after.as_deref(), PAGE).map_err(NodeError::from)?;
+            for (k, v) in &page {
+                let key = String::from_utf8_lossy(k);
+                let value = civic_ledger::state::decode_value(v)
+                    .map_err(|e| NodeError::Corrupt(format!("{key}: {e}")))?;
+                if visit(&key, value)?.is_break() {
+                    return Ok(());
+                }
+            }
+            match page.last() {
+                Some((k, _)) if page.len() == PAGE => after = Some(k.clone()),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Every decoded state value under `prefix`, with its key, in key order.
+    pub fn scan_state<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, T)>, NodeError> {
+        let mut out = Vec::new();
+        self.visit_state(prefix, None, |k, v| {
+            out.push((k.to_owned(), v));
+            Ok::<_, NodeError>(std::ops::ControlFlow::Continue(()))
+        })?;
+        Ok(out)
+    }
+
     /// The next nonce of `account` in committed state.
     pub fn next_nonce(&self, account: &AccountId) -> Result<Nonce, NodeError> {
         let state = StoreState(&*self.store);
