@@ -1040,6 +1040,8 @@ pub struct IdentityListDto {
     /// The records, oldest first.
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<serde_json::Value>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
 }
 
 /// `POST /v1/identity/challenges` answer.
@@ -1364,6 +1366,8 @@ pub struct DeviceDto {
 pub struct DeviceListDto {
     /// In id order.
     pub devices: Vec<DeviceDto>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
 }
 
 /// Alerts.
@@ -1373,6 +1377,8 @@ pub struct AlertListDto {
     /// acknowledgement, resolution, escalation).
     #[schema(value_type = Vec<Object>)]
     pub alerts: Vec<serde_json::Value>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
 }
 
 /// A stored position.

@@ -84,9 +84,53 @@ impl Client {
         Ok(self.finish(r, path)?.1)
     }
 
+    /// Every page of a list endpoint: GETs `path` (which may carry a query already), then again
+    /// with `after` set to each answer's `next` until there is none, and returns the `field`
+    /// arrays of all pages in order. Signed with `signer` when given.
+    pub fn get_all(
+        &self,
+        path: &str,
+        field: &str,
+        signer: Option<(&str, &civic_types::SecretKey)>,
+    ) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page_path = match &after {
+                None => path.to_owned(),
+                Some(a) => {
+                    let sep = if path.contains('?') { '&' } else { '?' };
+                    format!("{path}{sep}after={}", query_value(a))
+                }
+            };
+            let v: Value = match signer {
+                Some((who, key)) => self.get_signed(&page_path, who, key)?,
+                None => self.get(&page_path)?,
+            };
+            out.extend(v[field].as_array().cloned().unwrap_or_default());
+            match v["next"].as_str() {
+                Some(n) => after = Some(n.to_owned()),
+                None => return Ok(out),
+            }
+        }
+    }
+
     /// POST JSON, returning the status and the JSON answer.
     pub fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<(u16, T)> {
         let r = self.agent.post(&self.url(path)).send_json(body);
         self.finish(r, path)
     }
+}
+
+/// `s` percent-encoded for a query value (unreserved characters and `/` kept).
+fn query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -311,8 +311,12 @@ pub fn identity_records(ctx: &Ctx, did: Option<&str>, which: &str) -> Result<()>
         None if kf.account.is_none() => signer.clone(),
         None => bail!("{} is an account key; pass --did with the resident's did:key", path.display()),
     };
-    let v: Value =
-        ctx.client().get_signed(&format!("/v1/identity/residents/{resident}/{which}"), &signer, &key)?;
+    let items = ctx.client().get_all(
+        &format!("/v1/identity/residents/{resident}/{which}"),
+        "items",
+        Some((&signer, &key)),
+    )?;
+    let v = serde_json::json!({ "resident": resident, "items": items });
     ctx.print(&v, || {
         let items = v["items"].as_array().cloned().unwrap_or_default();
         let mut out = format!("{resident}: {} record(s)", items.len());

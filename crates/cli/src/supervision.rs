@@ -13,7 +13,7 @@ use civic_supervision::module::{Anchor, CaseOutcome, Protocol, SupervisionCall a
 use civic_supervision::position::{PositionProof, to_e7};
 use civic_supervision::zone::{self, Schedule, Shape, Weekday, Window, ZoneKind, ZoneSpec};
 use civic_types::{AccountId, UnixMillis};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::commands::{Ctx, print_submitted, sign_and_submit};
 use crate::license::{parse_time, signer_of};
@@ -146,7 +146,7 @@ pub fn bind(ctx: &Ctx, device: &str, case: Option<&str>, reason: Option<&str>) -
 
 /// `civic supervision devices`.
 pub fn devices(ctx: &Ctx) -> Result<()> {
-    let v: Value = ctx.client().get("/v1/supervision/devices")?;
+    let v = json!({ "devices": ctx.client().get_all("/v1/supervision/devices", "devices", None)? });
     ctx.print(&v, || {
         v["devices"]
             .as_array()
@@ -257,7 +257,9 @@ pub fn alerts(ctx: &Ctx, case: Option<&str>, state: Option<&str>) -> Result<()> 
     let mut q = vec!["limit=500".to_owned()];
     q.extend(case.map(|c| format!("case={c}")));
     q.extend(state.map(|s| format!("state={s}")));
-    let v: Value = ctx.client().get(&format!("/v1/supervision/alerts?{}", q.join("&")))?;
+    let v = json!({
+        "alerts": ctx.client().get_all(&format!("/v1/supervision/alerts?{}", q.join("&")), "alerts", None)?
+    });
     ctx.print(&v, || {
         let lines: Vec<String> = v["alerts"]
             .as_array()
@@ -446,10 +448,10 @@ impl WatchFix {
 fn fix_spacing_s(ctx: &Ctx, device: &str, steps: u32, now_s: u64) -> u64 {
     let zones_since_s = || -> Result<Option<u64>> {
         let client = ctx.client();
-        let devices: Value = client.get("/v1/supervision/devices")?;
-        let case = devices["devices"]
-            .as_array()
-            .and_then(|ds| ds.iter().find(|d| d["device_id"] == device))
+        let devices = client.get_all("/v1/supervision/devices", "devices", None)?;
+        let case = devices
+            .iter()
+            .find(|d| d["device_id"] == device)
             .and_then(|d| d["case_id"].as_str().map(str::to_owned));
         let Some(case) = case else { return Ok(None) };
         let case: Value = client.get(&format!("/v1/supervision/cases/{case}"))?;

@@ -129,6 +129,17 @@ fn dev_network_cli_api_proofs_and_restart() {
     let out =
         node.civic(&["--json", "--key", auditor.to_str().unwrap(), "identity", "access-log", "--did", &did]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // The log is paged: one record per page here, the second page resumes after the first.
+    let log = format!("/v1/identity/residents/{did}/access-log");
+    let (s, first) = node.signed_get(&format!("{log}?limit=1"), "data-bureau/auditor");
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["items"][0]["accessor"], "city-bank/verifier", "{first}");
+    let next = first["next"].as_str().expect("a next page");
+    let (s, second) = node.signed_get(&format!("{log}?limit=1&after={next}"), "data-bureau/auditor");
+    assert_eq!(s, 200, "{second}");
+    assert_eq!(second["items"][0]["accessor"], "public-security/officer", "{second}");
+    let (s, _) = node.signed_get(&format!("{log}?limit=0"), "data-bureau/auditor");
+    assert_eq!(s, 400);
     let officer = node.key_path("justice/officer");
     let out = node.civic(&["--key", officer.to_str().unwrap(), "identity", "access-log", "--did", &did]);
     assert!(!out.status.success(), "a non-auditor account is refused");

@@ -153,6 +153,22 @@ fn wristbands_and_phones_walk_out_and_officers_see_it() {
             .iter()
             .any(|d| d["device_id"] == PHONE && d["protocol"] == "osmand")
     );
+    // Paged one at a time, the pages add up to the whole list.
+    let all: Vec<Value> = devices["devices"].as_array().unwrap().clone();
+    let (mut paged, mut after) = (Vec::new(), String::new());
+    loop {
+        let (s, page) = node.get(&format!("/v1/supervision/devices?limit=1{after}"));
+        assert_eq!(s, 200, "{page}");
+        paged.extend(page["devices"].as_array().unwrap().iter().map(|d| d["device_id"].clone()));
+        match page["next"].as_str() {
+            Some(n) => after = format!("&after={n}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all.iter().map(|d| d["device_id"].clone()).collect::<Vec<_>>());
+    assert!(paged.len() >= 3, "{paged:?}");
+    let (s, _) = node.get("/v1/supervision/devices?after=");
+    assert_eq!(s, 400);
 
     // Unknown device and malformed reports: 400 with a reason.
     let (s, body) = osmand(&node, &format!("id=nobody&lat=31.2&lon=121.4&timestamp={}", now_s()));

@@ -15,9 +15,9 @@ use crate::dto::{
     AttestRequestDto, AttestedDto, AttributesDto, AuthenticatedDto, ChallengeDto, ChallengeResponseDto,
     IdentityListDto, Problem, ReadRequestDto,
 };
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::ApiError;
-use crate::routes::{now_ms, records};
+use crate::routes::{limit_param, now_ms, paged};
 use crate::{AppState, blocking};
 
 fn authorize(caller: &Caller, resident: &str) -> Result<(), ApiError> {
@@ -42,12 +42,24 @@ fn resident_param(did: &str) -> Result<String, ApiError> {
     }
 }
 
-/// Who read this resident's attributes: every access record, oldest first.
+/// A page of a resident's records.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RecordPageParams {
+    /// Records per page, 1 to 1000 (default 200).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// The previous page's `next`.
+    after: Option<String>,
+}
+
+/// Who read this resident's attributes: every access record, oldest first, a page at a time.
 #[utoipa::path(
     get,
     path = "/v1/identity/residents/{did}/access-log",
     tag = "identity",
     params(
+        RecordPageParams,
         ("did" = String, Path, description = "The resident's did:key"),
         ("Civic-Signer" = String, Header, description = "The resident's did:key, or an auditor account id (org/name)"),
         ("Civic-Timestamp" = u64, Header, description = "Unix milliseconds, within five minutes of the node's clock"),
@@ -63,15 +75,20 @@ fn resident_param(did: &str) -> Result<String, ApiError> {
 pub(crate) async fn access_log(
     State(st): State<AppState>,
     ApiPath(did): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RecordPageParams>,
     SignedCaller(caller): SignedCaller,
 ) -> Result<Json<IdentityListDto>, ApiError> {
     let resident = resident_param(&did)?;
     authorize(&caller, &resident)?;
+    let limit = limit_param(q.limit.as_deref(), 200, 1000)?;
     let node = st.node.clone();
     blocking(move || {
-        let list: Vec<AccessRecord> = records(&node, &keys::access_prefix(&resident))?;
+        let (list, next) =
+            paged::<AccessRecord>(&node, &keys::access_prefix(&resident), q.after.as_deref(), limit, |_| {
+                true
+            })?;
         let items = list.iter().map(|r| serde_json::to_value(r).unwrap_or(Value::Null)).collect();
-        Ok(Json(IdentityListDto { resident, items }))
+        Ok(Json(IdentityListDto { resident, items, next }))
     })
     .await
 }
@@ -82,6 +99,7 @@ pub(crate) async fn access_log(
     path = "/v1/identity/residents/{did}/consents",
     tag = "identity",
     params(
+        RecordPageParams,
         ("did" = String, Path, description = "The resident's did:key"),
         ("Civic-Signer" = String, Header, description = "The resident's did:key, or an auditor account id (org/name)"),
         ("Civic-Timestamp" = u64, Header, description = "Unix milliseconds, within five minutes of the node's clock"),
@@ -97,14 +115,22 @@ pub(crate) async fn access_log(
 pub(crate) async fn consents(
     State(st): State<AppState>,
     ApiPath(did): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RecordPageParams>,
     SignedCaller(caller): SignedCaller,
 ) -> Result<Json<IdentityListDto>, ApiError> {
     let resident = resident_param(&did)?;
     authorize(&caller, &resident)?;
+    let limit = limit_param(q.limit.as_deref(), 200, 1000)?;
     let node = st.node.clone();
     blocking(move || {
         let now = node.head().timestamp;
-        let list: Vec<ConsentRecord> = records(&node, &keys::consent_prefix(&resident))?;
+        let (list, next) = paged::<ConsentRecord>(
+            &node,
+            &keys::consent_prefix(&resident),
+            q.after.as_deref(),
+            limit,
+            |_| true,
+        )?;
         let items = list
             .iter()
             .map(|c| {
@@ -118,7 +144,7 @@ pub(crate) async fn consents(
                 json!({ "status": status, "record": c })
             })
             .collect();
-        Ok(Json(IdentityListDto { resident, items }))
+        Ok(Json(IdentityListDto { resident, items, next }))
     })
     .await
 }

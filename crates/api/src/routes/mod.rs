@@ -12,6 +12,8 @@ pub(crate) mod state;
 pub(crate) mod supervision;
 pub(crate) mod txs;
 
+use std::ops::ControlFlow;
+
 use civic_types::Hash32;
 
 use crate::problem::ApiError;
@@ -23,6 +25,41 @@ pub(crate) const MAX_RECORDS: usize = 1000;
 /// for ledger state).
 pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Most state records a paged list reads for one answer (matching or not), so a filter that
+/// matches little cannot make one request scan the whole chain; the answer's `next` resumes.
+pub(crate) const PAGE_SCAN_BUDGET: usize = 20_000;
+
+/// One page of decoded state values under `prefix` that `keep` accepts, in key order, starting
+/// after the key `prefix + after`. Returns at most `limit` items and, when the list may go on,
+/// the `after` of the next page (the key suffix of the last record read).
+pub(crate) fn paged<T: serde::de::DeserializeOwned>(
+    node: &civic_node::Node,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+    mut keep: impl FnMut(&T) -> bool,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    if let Some(a) = after
+        && (a.is_empty() || a.len() > 256)
+    {
+        return Err(ApiError::bad_param("after", "pass the `next` of the previous page (1 to 256 bytes)"));
+    }
+    let start = after.map(|a| format!("{prefix}{a}"));
+    let (mut items, mut scanned, mut next) = (Vec::new(), 0usize, None);
+    node.visit_state::<T, ApiError>(prefix, start.as_deref(), |key, value| {
+        scanned += 1;
+        if keep(&value) {
+            items.push(value);
+        }
+        if items.len() == limit || scanned == PAGE_SCAN_BUDGET {
+            next = Some(key[prefix.len()..].to_owned());
+            return Ok(ControlFlow::Break(()));
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok((items, next))
 }
 
 /// Up to [`MAX_RECORDS`] decoded state values under `prefix`, in key order.

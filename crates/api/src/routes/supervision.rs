@@ -31,7 +31,7 @@ use crate::dto::{
 };
 use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::{ApiError, types};
-use crate::routes::{limit_param, records, u64_param};
+use crate::routes::{limit_param, paged, records, u64_param};
 use crate::{AppState, blocking};
 
 /// Most records scanned for one filtered list.
@@ -210,19 +210,39 @@ pub(crate) async fn case(
     .await
 }
 
+/// Query of `GET /v1/supervision/devices`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DeviceListParams {
+    /// Devices per page, 1 to 1000 (default 200).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// The previous page's `next`.
+    after: Option<String>,
+}
+
 /// Registered devices, each with its protocol id, bound case and what this node's gateway last
 /// heard from it.
 #[utoipa::path(
     get,
     path = "/v1/supervision/devices",
     tag = "supervision",
-    responses((status = 200, description = "Devices in id order (at most 1000)", body = DeviceListDto))
+    params(DeviceListParams),
+    responses(
+        (status = 200, description = "Devices in id order", body = DeviceListDto),
+        (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
+    )
 )]
-pub(crate) async fn devices(State(st): State<AppState>) -> Result<Json<DeviceListDto>, ApiError> {
+pub(crate) async fn devices(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<DeviceListParams>,
+) -> Result<Json<DeviceListDto>, ApiError> {
+    let limit = limit_param(q.limit.as_deref(), 200, 1000)?;
     let node = st.node.clone();
     let sup = st.options.supervisor.clone();
     blocking(move || {
-        let devices: Vec<Device> = records(&node, keys::DEVICE_PREFIX)?;
+        let (devices, next) =
+            paged::<Device>(&node, keys::DEVICE_PREFIX, q.after.as_deref(), limit, |_| true)?;
         let out = devices
             .into_iter()
             .map(|d| {
@@ -239,7 +259,7 @@ pub(crate) async fn devices(State(st): State<AppState>) -> Result<Json<DeviceLis
                 }
             })
             .collect();
-        Ok(Json(DeviceListDto { devices: out }))
+        Ok(Json(DeviceListDto { devices: out, next }))
     })
     .await
 }
@@ -258,6 +278,8 @@ pub(crate) struct AlertListParams {
     /// Alerts per page, 1 to 500 (default 100).
     #[param(value_type = Option<u64>, minimum = 1, maximum = 500)]
     limit: Option<String>,
+    /// The previous page's `next`.
+    after: Option<String>,
 }
 
 /// Alerts, by case then number, filtered by case, state and kind.
@@ -296,30 +318,11 @@ pub(crate) async fn alerts(
             Some(c) => keys::alert_prefix(c),
             None => keys::ALERT_PREFIX.to_owned(),
         };
-        let mut out = Vec::new();
-        let mut after: Option<Vec<u8>> = None;
-        let mut scanned = 0;
-        'scan: while scanned < SCAN_BUDGET {
-            let page = node
-                .store()
-                .state_range(prefix.as_bytes(), after.as_deref(), 512)
-                .map_err(|e| ApiError::internal(&e))?;
-            for (_, v) in &page {
-                scanned += 1;
-                let a: Alert = civic_ledger::state::decode_value(v).map_err(|e| ApiError::internal(&e))?;
-                if state.is_none_or(|s| s == a.state) && kind.is_none_or(|k| k == a.kind) {
-                    out.push(json(&a));
-                    if out.len() == limit {
-                        break 'scan;
-                    }
-                }
-            }
-            match page.last() {
-                Some((k, _)) if page.len() == 512 => after = Some(k.clone()),
-                _ => break,
-            }
-        }
-        Ok(Json(AlertListDto { alerts: out }))
+        let (alerts, next) = paged::<Alert>(&node, &prefix, q.after.as_deref(), limit, |a| {
+            state.is_none_or(|s| s == a.state) && kind.is_none_or(|k| k == a.kind)
+        })?;
+        let out = alerts.iter().map(json).collect();
+        Ok(Json(AlertListDto { alerts: out, next }))
     })
     .await
 }
@@ -549,7 +552,9 @@ pub(crate) async fn day(
                 valid: p.valid,
             }));
         }
-        let all: Vec<Alert> = records(&node, &keys::alert_prefix(&id))?;
+        // Every alert of the case (a long term can hold thousands): the week's are needed.
+        let all: Vec<Alert> =
+            node.scan_state::<Alert>(&keys::alert_prefix(&id))?.into_iter().map(|(_, a)| a).collect();
         let to_summary = |a: &Alert| SummaryAlert {
             kind: a.kind,
             zone: a.zone.clone(),
