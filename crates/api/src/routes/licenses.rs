@@ -37,11 +37,14 @@ use crate::dto::{
 use crate::extract::{ApiBytes, ApiPath, ApiQuery, parse_json};
 use crate::problem::{ApiError, types};
 use crate::routes::txs::{Watch, await_commit};
-use crate::routes::{limit_param, now_ms, records};
+use crate::routes::{limit_param, now_ms, paged, records};
 use crate::{AppState, blocking};
 
 /// Most licenses looked at to fill one filtered page.
 const SCAN_BUDGET: usize = 10_000;
+
+/// Usage records embedded in a license's detail, oldest first; `usage_count` gives the total.
+const USAGE_SHOWN: usize = 1000;
 /// Largest `POST /v1/credentials/verify` body.
 pub(crate) const VERIFY_BODY_LIMIT: usize = 64 * 1024;
 
@@ -285,7 +288,8 @@ pub(crate) async fn show(
         let mgmt: Vec<ManagementRecord> = records(&node, &keys::mgmt_prefix(&id))?;
         let usage_count: u64 = node.state_value(&keys::usage_seq(&id))?.unwrap_or(0);
         let usage_records = if may_see_usage {
-            let recs: Vec<UsageRecord> = records(&node, &keys::usage_prefix(&id))?;
+            let (recs, _) =
+                paged::<UsageRecord>(&node, &keys::usage_prefix(&id), None, USAGE_SHOWN, |_| true)?;
             Some(recs.into_iter().map(usage_dto).collect())
         } else {
             None

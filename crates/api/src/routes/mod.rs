@@ -18,9 +18,6 @@ use civic_types::Hash32;
 
 use crate::problem::ApiError;
 
-/// Most records a history endpoint returns at once.
-pub(crate) const MAX_RECORDS: usize = 1000;
-
 /// The node's wall clock in Unix milliseconds (for validity checks and challenge expiry, never
 /// for ledger state).
 pub(crate) fn now_ms() -> u64 {
@@ -47,31 +44,40 @@ pub(crate) fn paged<T: serde::de::DeserializeOwned>(
         return Err(ApiError::bad_param("after", "pass the `next` of the previous page (1 to 256 bytes)"));
     }
     let start = after.map(|a| format!("{prefix}{a}"));
-    let (mut items, mut scanned, mut next) = (Vec::new(), 0usize, None);
+    let (mut items, mut scanned, mut last) = (Vec::new(), 0usize, None);
     node.visit_state::<T, ApiError>(prefix, start.as_deref(), |key, value| {
         scanned += 1;
         if keep(&value) {
             items.push(value);
         }
         if items.len() == limit || scanned == PAGE_SCAN_BUDGET {
-            next = Some(key[prefix.len()..].to_owned());
+            last = Some(key.to_owned());
             return Ok(ControlFlow::Break(()));
         }
         Ok(ControlFlow::Continue(()))
     })?;
+    // Stopped early: there is a next page only if a record follows.
+    let next = match last {
+        Some(key) => {
+            let more = node
+                .store()
+                .state_range(prefix.as_bytes(), Some(key.as_bytes()), 1)
+                .map_err(|e| ApiError::internal(&e))?;
+            (!more.is_empty()).then(|| key[prefix.len()..].to_owned())
+        }
+        None => None,
+    };
     Ok((items, next))
 }
 
-/// Up to [`MAX_RECORDS`] decoded state values under `prefix`, in key order.
+/// Every decoded state value under `prefix`, in key order: for lists that stay small by
+/// nature (a case's zones, a license's management records). Lists that grow without bound use
+/// [`paged`].
 pub(crate) fn records<T: serde::de::DeserializeOwned>(
     node: &civic_node::Node,
     prefix: &str,
 ) -> Result<Vec<T>, ApiError> {
-    let page =
-        node.store().state_range(prefix.as_bytes(), None, MAX_RECORDS).map_err(|e| ApiError::internal(&e))?;
-    page.iter()
-        .map(|(_, v)| civic_ledger::state::decode_value(v).map_err(|e| ApiError::internal(&e)))
-        .collect()
+    Ok(node.scan_state::<T>(prefix)?.into_iter().map(|(_, v)| v).collect())
 }
 
 /// A hash parameter: 64 hex characters.

@@ -35,7 +35,6 @@ use crate::routes::{limit_param, paged, records, u64_param};
 use crate::{AppState, blocking};
 
 /// Most records scanned for one filtered list.
-const SCAN_BUDGET: usize = 20_000;
 /// A gap between fixes longer than this counts as a data gap in summaries.
 const SUMMARY_GAP_MS: u64 = 15 * 60_000;
 
@@ -150,36 +149,12 @@ pub(crate) async fn cases(
     }
     let node = st.node.clone();
     blocking(move || {
-        let prefix = keys::CASE_PREFIX;
-        let mut after = q.after.as_ref().map(|a| format!("{prefix}{a}").into_bytes());
-        let mut out = Vec::new();
-        let mut scanned = 0;
-        let mut next = None;
-        'scan: while scanned < SCAN_BUDGET {
-            let page = node
-                .store()
-                .state_range(prefix.as_bytes(), after.as_deref(), 256)
-                .map_err(|e| ApiError::internal(&e))?;
-            for (_, v) in &page {
-                scanned += 1;
-                let case: Case = civic_ledger::state::decode_value(v).map_err(|e| ApiError::internal(&e))?;
-                let keep = q.org.as_ref().is_none_or(|o| *o == case.org.as_str())
-                    && q.officer.as_ref().is_none_or(|o| *o == case.officer.as_str())
-                    && q.status.as_deref().is_none_or(|s| (s == "open") == case.is_open());
-                if keep {
-                    let id = case.case_id.clone();
-                    out.push(case_dto(&node, case, false)?);
-                    if out.len() == limit {
-                        next = Some(id);
-                        break 'scan;
-                    }
-                }
-            }
-            match page.last() {
-                Some((k, _)) if page.len() == 256 => after = Some(k.clone()),
-                _ => break,
-            }
-        }
+        let (cases, next) = paged::<Case>(&node, keys::CASE_PREFIX, q.after.as_deref(), limit, |case| {
+            q.org.as_ref().is_none_or(|o| *o == case.org.as_str())
+                && q.officer.as_ref().is_none_or(|o| *o == case.officer.as_str())
+                && q.status.as_deref().is_none_or(|s| (s == "open") == case.is_open())
+        })?;
+        let out = cases.into_iter().map(|c| case_dto(&node, c, false)).collect::<Result<_, _>>()?;
         Ok(Json(CaseListDto { cases: out, next }))
     })
     .await
