@@ -1215,8 +1215,9 @@ pub struct LicenseDetailDto {
     pub license: LicenseDto,
     /// Every lifecycle action, oldest first.
     pub management_records: Vec<ManagementRecordDto>,
-    /// Every recorded verification, oldest first (at most 1,000). Present only for the holder,
-    /// the issuing organization's accounts and auditors (a signed request); absent otherwise.
+    /// The first 1,000 recorded verifications, oldest first (all of them, a page at a time:
+    /// `GET /v1/licenses/{id}/usage`). Present only for the holder, the issuing organization's
+    /// accounts and auditors (a signed request); absent otherwise.
     pub usage_records: Option<Vec<UsageRecordDto>>,
     /// How many verifications are recorded.
     pub usage_count: u64,
@@ -1224,6 +1225,19 @@ pub struct LicenseDetailDto {
     pub credential_url: String,
     /// Its public verification page.
     pub verification_url: String,
+}
+
+/// A page of a license's usage records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UsagePageDto {
+    /// The license.
+    pub license_id: String,
+    /// How many verifications are recorded in all.
+    pub usage_count: u64,
+    /// Oldest first.
+    pub usage_records: Vec<UsageRecordDto>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
 }
 
 /// A page of licenses.

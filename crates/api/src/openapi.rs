@@ -43,6 +43,7 @@ use crate::routes::{chain, dids, events, identity, licenses, membership, meta, s
         identity::answer_challenge,
         licenses::list,
         licenses::show,
+        licenses::usage,
         licenses::credential,
         licenses::public_verification,
         licenses::status_list,

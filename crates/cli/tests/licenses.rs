@@ -179,6 +179,20 @@ fn lawyer_license_lifecycle_credential_and_verification() {
     ])))
     .unwrap();
     assert_eq!(holder_view["usage_records"].as_array().map(Vec::len), Some(6));
+    // Every usage record, a page at a time (signed: the issuer here).
+    let usage_path = format!("/v1/licenses/{ID}/usage");
+    let (s, first) = node.signed_get(&format!("{usage_path}?limit=4"), "justice/issuer");
+    assert_eq!(s, 200, "{first}");
+    assert_eq!((first["usage_records"].as_array().map(Vec::len), &first["usage_count"]), (Some(4), &json!(6)));
+    let next = first["next"].as_str().expect("a second page");
+    let (s, second) = node.signed_get(&format!("{usage_path}?limit=4&after={next}"), "justice/issuer");
+    assert_eq!(s, 200, "{second}");
+    let rest: Vec<&str> =
+        second["usage_records"].as_array().unwrap().iter().map(|u| u["verdict"].as_str().unwrap()).collect();
+    assert_eq!(rest, ["valid", "invalid"], "{second}");
+    assert!(second["next"].is_null(), "{second}");
+    assert_eq!(node.get(&usage_path).0, 401);
+    assert_eq!(node.signed_get(&usage_path, "city-bank/verifier").0, 403);
 
     // The public page: no account, the reason, no national id hash.
     let (s, page) = node.get(&format!("/v1/licenses/{ID}/verification"));

@@ -29,10 +29,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
-use crate::auth::{Caller, MaybeSignedCaller};
+use crate::auth::{Caller, MaybeSignedCaller, SignedCaller, forbidden};
 use crate::dto::{
     CheckDto, LicenseDetailDto, LicenseDto, LicenseListDto, ManagementRecordDto, Problem,
-    PublicVerificationDto, UsageRecordDto, VerificationDto, VerifyRequestDto,
+    PublicVerificationDto, UsagePageDto, UsageRecordDto, VerificationDto, VerifyRequestDto,
 };
 use crate::extract::{ApiBytes, ApiPath, ApiQuery, parse_json};
 use crate::problem::{ApiError, types};
@@ -280,11 +280,7 @@ pub(crate) async fn show(
     let base = st.options.public_url.clone();
     blocking(move || {
         let lic = load_license(&node, &id)?;
-        let may_see_usage = match &caller {
-            Some(Caller::Resident(did)) => *did == lic.holder,
-            Some(Caller::Account(a)) => a.id.org() == lic.issuer_org || a.roles.contains(&Role::Auditor),
-            None => false,
-        };
+        let may_see_usage = caller.as_ref().is_some_and(|c| may_see_usage(c, &lic));
         let mgmt: Vec<ManagementRecord> = records(&node, &keys::mgmt_prefix(&id))?;
         let usage_count: u64 = node.state_value(&keys::usage_seq(&id))?.unwrap_or(0);
         let usage_records = if may_see_usage {
@@ -304,6 +300,72 @@ pub(crate) async fn show(
         }))
     })
     .await
+}
+
+/// A page of a license's usage records.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UsagePageParams {
+    /// Records per page, 1 to 1000 (default 200).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// The previous page's `next`.
+    after: Option<String>,
+}
+
+/// Every recorded verification of a license, oldest first, a page at a time: for the holder,
+/// the issuing organization's accounts and auditors (a signed request).
+#[utoipa::path(
+    get,
+    path = "/v1/licenses/{id}/usage",
+    tag = "licenses",
+    params(
+        ("id" = String, Path, description = "License id"),
+        UsagePageParams,
+        ("Civic-Signer" = String, Header, description = "The holder's did:key, an account of the issuing organization, or an auditor"),
+        ("Civic-Timestamp" = u64, Header, description = "Unix milliseconds"),
+        ("Civic-Signature" = String, Header, description = "Signed request, as for the identity views"),
+    ),
+    responses(
+        (status = 200, description = "Usage records", body = UsagePageDto),
+        (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed, or the signature does not check out", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither the holder, the issuer nor an auditor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such license", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn usage(
+    State(st): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<UsagePageParams>,
+    SignedCaller(caller): SignedCaller,
+) -> Result<Json<UsagePageDto>, ApiError> {
+    license_param(&id)?;
+    let limit = limit_param(q.limit.as_deref(), 200, 1000)?;
+    let node = st.node.clone();
+    blocking(move || {
+        let lic = load_license(&node, &id)?;
+        if !may_see_usage(&caller, &lic) {
+            return Err(forbidden("usage records are for the holder, the issuing organization and auditors"));
+        }
+        let usage_count: u64 = node.state_value(&keys::usage_seq(&id))?.unwrap_or(0);
+        let (recs, next) =
+            paged::<UsageRecord>(&node, &keys::usage_prefix(&id), q.after.as_deref(), limit, |_| true)?;
+        Ok(Json(UsagePageDto {
+            license_id: id,
+            usage_count,
+            usage_records: recs.into_iter().map(usage_dto).collect(),
+            next,
+        }))
+    })
+    .await
+}
+
+fn may_see_usage(caller: &Caller, lic: &License) -> bool {
+    match caller {
+        Caller::Resident(did) => *did == lic.holder,
+        Caller::Account(a) => a.id.org() == lic.issuer_org || a.roles.contains(&Role::Auditor),
+    }
 }
 
 /// The license as a W3C Verifiable Credential 2.0, secured with an `eddsa-jcs-2022` Data
