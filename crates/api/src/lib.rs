@@ -25,6 +25,7 @@ mod extract;
 mod metrics;
 mod openapi;
 pub mod problem;
+mod ratelimit;
 mod routes;
 
 use std::future::Future;
@@ -62,6 +63,10 @@ pub struct ApiOptions {
     pub service: Arc<ServiceKeys>,
     /// The device gateway's core, when this node runs one (positions, proofs, summaries).
     pub supervisor: Option<Arc<Supervisor>>,
+    /// Anonymous verifications (the public page, unsigned `POST /v1/verify`) per second this
+    /// node answers on average; each writes a usage record on chain. Bursts of four times as
+    /// many pass; beyond, callers get 429 with `Retry-After`.
+    pub public_verifications_per_s: u32,
 }
 
 impl Default for ApiOptions {
@@ -71,6 +76,7 @@ impl Default for ApiOptions {
             public_url: "http://127.0.0.1:8080".into(),
             service: Arc::new(ServiceKeys::default()),
             supervisor: None,
+            public_verifications_per_s: 50,
         }
     }
 }
@@ -87,6 +93,8 @@ pub(crate) struct AppState {
     openapi_json: axum::body::Bytes,
     /// Outstanding authentication challenges (single use, short-lived, bounded).
     challenges: Arc<challenge::Challenges>,
+    /// Anonymous verifications (each writes a usage record).
+    public_verifications: Arc<ratelimit::RateLimit>,
 }
 
 impl AppState {
@@ -114,7 +122,9 @@ pub fn router_with(node: Arc<Node>, options: ApiOptions) -> Router {
 fn build(node: Arc<Node>, options: ApiOptions, shutdown: watch::Receiver<bool>) -> Router {
     let openapi_json = openapi::openapi().to_pretty_json().map(axum::body::Bytes::from).unwrap_or_default();
     let challenges = Arc::new(challenge::Challenges::default());
-    let state = AppState { node, options, shutdown, openapi_json, challenges };
+    let rate = options.public_verifications_per_s;
+    let public_verifications = Arc::new(ratelimit::RateLimit::new(rate, rate.saturating_mul(4)));
+    let state = AppState { node, options, shutdown, openapi_json, challenges, public_verifications };
     use routes::{chain, dids, events, identity, licenses, membership, meta, state as st, supervision, txs};
     Router::new()
         .route("/", get(meta::landing))

@@ -33,6 +33,8 @@ pub mod types {
     pub const DUPLICATE: &str = "https://civic-ledger.dev/problems/duplicate";
     /// The transaction is already in a block.
     pub const ALREADY_COMMITTED: &str = "https://civic-ledger.dev/problems/already-committed";
+    /// Too many anonymous requests that write to the chain; retry after the `Retry-After` delay.
+    pub const TOO_MANY_REQUESTS: &str = "https://civic-ledger.dev/problems/too-many-requests";
     /// The mempool is full; retry after the `Retry-After` delay.
     pub const MEMPOOL_FULL: &str = "https://civic-ledger.dev/problems/mempool-full";
     /// The block proposer dropped the transaction without executing it.
@@ -214,6 +216,20 @@ impl ApiError {
             }
             SubmitError::Internal(_) => ApiError::internal(e),
         }
+    }
+}
+
+impl ApiError {
+    /// 429: too many anonymous requests of a kind that writes to the chain.
+    pub fn too_many(detail: impl Into<String>, retry_after_s: u64) -> ApiError {
+        let mut err = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            types::TOO_MANY_REQUESTS,
+            "Too many requests",
+            detail.into(),
+        );
+        err.retry_after_s = Some(retry_after_s);
+        err
     }
 }
 

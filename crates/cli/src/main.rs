@@ -111,6 +111,11 @@ struct DevArgs {
     /// Milliseconds between blocks while transactions arrive.
     #[arg(long, default_value_t = 100)]
     block_interval_ms: u64,
+    /// Anonymous license verifications per second the API answers on average (the public page
+    /// and unsigned `POST /v1/verify`; each is recorded on chain); bursts of four times as many
+    /// pass, beyond that callers get 429 with Retry-After.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    public_verify_rate: u32,
     #[command(flatten)]
     gateway: GatewayArgs,
 }
@@ -176,6 +181,11 @@ struct NodeArgs {
     /// (default: http://<--http address>).
     #[arg(long)]
     public_url: Option<String>,
+    /// Anonymous license verifications per second the API answers on average (the public page
+    /// and unsigned `POST /v1/verify`; each is recorded on chain); bursts of four times as many
+    /// pass, beyond that callers get 429 with Retry-After.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    public_verify_rate: u32,
     #[command(flatten)]
     gateway: GatewayArgs,
 }
@@ -905,6 +915,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             http: a.http,
             demo: !a.no_demo,
             block_interval_ms: a.block_interval_ms,
+            public_verify_rate: a.public_verify_rate,
             gateway: a.gateway.options(),
         }),
         Command::Node(a) => run::node(run::NodeOptions {
@@ -916,6 +927,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             block_interval_ms: a.block_interval_ms,
             service_keys: a.service_keys,
             public_url: a.public_url,
+            public_verify_rate: a.public_verify_rate,
             gateway: a.gateway.options(),
         }),
         Command::Keys(KeysCmd::New { out, account }) => commands::keys_new(&ctx, &out, account.as_deref()),

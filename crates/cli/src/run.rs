@@ -23,6 +23,7 @@ pub struct DevOptions {
     pub http: SocketAddr,
     pub demo: bool,
     pub block_interval_ms: u64,
+    pub public_verify_rate: u32,
     pub gateway: GatewayOptions,
 }
 
@@ -86,6 +87,7 @@ pub struct NodeOptions {
     pub block_interval_ms: u64,
     pub service_keys: Vec<PathBuf>,
     pub public_url: Option<String>,
+    pub public_verify_rate: u32,
     pub gateway: GatewayOptions,
 }
 
@@ -333,6 +335,7 @@ pub fn dev(opts: DevOptions) -> Result<()> {
     let options = civic_api::ApiOptions {
         public_url: format!("http://{addr}"),
         service: service.clone(),
+        public_verifications_per_s: opts.public_verify_rate,
         ..civic_api::ApiOptions::default()
     };
     println!(
@@ -383,6 +386,7 @@ pub fn node(opts: NodeOptions) -> Result<()> {
             .trim_end_matches('/')
             .to_owned(),
         service: service.clone(),
+        public_verifications_per_s: opts.public_verify_rate,
         ..civic_api::ApiOptions::default()
     };
     let gateway = start_gateway(&rt, &running.node, &service, &opts.gateway)?;

@@ -183,7 +183,10 @@ fn lawyer_license_lifecycle_credential_and_verification() {
     let usage_path = format!("/v1/licenses/{ID}/usage");
     let (s, first) = node.signed_get(&format!("{usage_path}?limit=4"), "justice/issuer");
     assert_eq!(s, 200, "{first}");
-    assert_eq!((first["usage_records"].as_array().map(Vec::len), &first["usage_count"]), (Some(4), &json!(6)));
+    assert_eq!(
+        (first["usage_records"].as_array().map(Vec::len), &first["usage_count"]),
+        (Some(4), &json!(6))
+    );
     let next = first["next"].as_str().expect("a second page");
     let (s, second) = node.signed_get(&format!("{usage_path}?limit=4&after={next}"), "justice/issuer");
     assert_eq!(s, 200, "{second}");
@@ -228,5 +231,40 @@ fn lawyer_license_lifecycle_credential_and_verification() {
     assert_eq!(s, 400);
     let (s, _) = node.get("/v1/licenses/NO-SUCH-1/credential");
     assert_eq!(s, 404);
+    node.stop();
+}
+
+/// Anonymous verifications write usage records, so a node limits them: past the burst a caller
+/// gets 429 with Retry-After and a problem saying what to do; signed callers are not limited.
+#[test]
+fn anonymous_verifications_are_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), &["--public-verify-rate", "1"]);
+    let page = format!("/v1/licenses/{}/verification", civic_node::devnet::demo_license_id(1));
+    // The burst (four) passes; twenty quick requests cannot all pass at one per second.
+    assert_eq!(node.get(&page).0, 200);
+    let mut refused = None;
+    for _ in 0..20 {
+        let mut resp = harness::agent().get(format!("{}{page}", node.url)).call().expect("get");
+        if resp.status().as_u16() == 429 {
+            let retry = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let body: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+            refused = Some((retry, body));
+            break;
+        }
+    }
+    let (retry, body) = refused.expect("a 429 within twenty requests at one per second");
+    assert!(retry.is_some_and(|r| r.parse::<u64>().is_ok_and(|s| s >= 1)), "{body}");
+    assert_eq!(body["type"], "https://civic-ledger.dev/problems/too-many-requests", "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("sign the request"), "{body}");
+    // A signed reader still gets the license (reads are not limited).
+    assert_eq!(
+        node.signed_get(
+            &format!("/v1/licenses/{}", civic_node::devnet::demo_license_id(1)),
+            "justice/issuer"
+        )
+        .0,
+        200
+    );
     node.stop();
 }

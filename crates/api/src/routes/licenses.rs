@@ -539,6 +539,7 @@ async fn record_usage(
         (status = 400, description = "The body is not JSON with a credential", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature headers present but wrong", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many anonymous verifications; retry after `Retry-After` or sign", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn verify_credential(
@@ -547,6 +548,10 @@ pub(crate) async fn verify_credential(
     raw: ApiBytes<VERIFY_BODY_LIMIT>,
 ) -> Result<Json<VerificationDto>, ApiError> {
     let body: VerifyRequestDto = parse_json(&raw.body)?;
+    if !matches!(caller, Some(Caller::Account(_))) {
+        // Recorded as a public verification: limited like the public page.
+        admit_public(&st)?;
+    }
     let purpose = body.purpose.unwrap_or_else(|| "verification".to_owned());
     if purpose.is_empty() || purpose.len() > civic_licenses::module::MAX_PURPOSE {
         return Err(ApiError::bad_param("purpose", "the purpose must be 1-128 bytes"));
@@ -591,6 +596,7 @@ pub(crate) async fn verify_credential(
     responses(
         (status = 200, description = "Valid or not, and why", body = PublicVerificationDto),
         (status = 400, description = "Not a license id", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many anonymous verifications; retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn public_verification(
@@ -601,7 +607,21 @@ pub(crate) async fn public_verification(
     Ok(Json(check_publicly(&st, id).await?))
 }
 
+/// Admits one anonymous verification (it writes a usage record on chain), or refuses with 429.
+fn admit_public(st: &AppState) -> Result<(), ApiError> {
+    st.public_verifications.take().map_err(|wait| {
+        ApiError::too_many(
+            format!(
+                "this node answers about {} anonymous verifications per second and each is recorded on chain; retry in {wait} s or sign the request",
+                st.options.public_verifications_per_s
+            ),
+            wait,
+        )
+    })
+}
+
 async fn check_publicly(st: &AppState, id: String) -> Result<PublicVerificationDto, ApiError> {
+    admit_public(st)?;
     let node = st.node.clone();
     let now = now_ms();
     let lid = id.clone();
