@@ -4,9 +4,13 @@
 //! `org/name`), `Civic-Timestamp` (Unix milliseconds) and `Civic-Signature` (hex Ed25519 over
 //! [`request_signing_bytes`]: a domain prefix, the method, the path with its query, and the
 //! timestamp). The signature must be by the DID's key or the account's current key, and the
-//! timestamp within five minutes of the node's clock. Requests are reads, so a replay inside that
-//! window reveals nothing the signer could not already see; anything that changes state is a
-//! signed transaction with a nonce instead.
+//! timestamp within five minutes of the node's clock. A request with a body (a signed
+//! `POST /v1/credentials/verify`, which records the verification as the signer's) also sends
+//! `Civic-Content-SHA256`, the hex SHA-256 of the body; it is signed with the rest
+//! ([`request_signing_bytes_with_body`]) and the handler refuses a body that does not match, so
+//! a captured request cannot be replayed with another body. A replay of the same request inside
+//! the window reveals nothing the signer could not already see; anything else that changes state
+//! is a signed transaction with a nonce.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,7 +19,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use civic_identity::Did;
 use civic_ledger::modules::membership::{self, Account};
-use civic_types::{AccountId, PublicKey, Signature};
+use civic_types::{AccountId, Hash32, PublicKey, Signature};
 
 use crate::AppState;
 use crate::problem::{ApiError, types};
@@ -31,11 +35,43 @@ pub const SIGNATURE: &str = "civic-signature";
 /// How far a request's timestamp may be from the node's clock.
 pub const MAX_SKEW_MS: u64 = 5 * 60 * 1000;
 
-/// The bytes a caller signs for a request.
+/// Header with the hex SHA-256 of the request body (requests with a body).
+pub const CONTENT_SHA256: &str = "civic-content-sha256";
+
+/// The bytes a caller signs for a request without a body.
 pub fn request_signing_bytes(method: &str, path_and_query: &str, timestamp_ms: u64) -> Vec<u8> {
     let mut b = REQUEST_DOMAIN.to_vec();
     b.extend_from_slice(format!("{method}\n{path_and_query}\n{timestamp_ms}").as_bytes());
     b
+}
+
+/// The bytes a caller signs for a request with a body whose SHA-256 is `body_sha256`.
+pub fn request_signing_bytes_with_body(
+    method: &str,
+    path_and_query: &str,
+    timestamp_ms: u64,
+    body_sha256: &Hash32,
+) -> Vec<u8> {
+    let mut b = request_signing_bytes(method, path_and_query, timestamp_ms);
+    b.extend_from_slice(format!("\n{}", body_sha256.to_hex()).as_bytes());
+    b
+}
+
+/// The body digest a signed request committed to (in the request's extensions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedBody(pub Hash32);
+
+/// Checks a signed request's body against the digest its signature covers.
+pub fn check_signed_body(signed: Option<SignedBody>, body: &[u8]) -> Result<(), ApiError> {
+    match signed {
+        Some(SignedBody(d)) if d == civic_types::sha256(body) => Ok(()),
+        Some(_) => Err(unauthenticated(format!(
+            "the body does not match the signed {CONTENT_SHA256}; sign the SHA-256 of the body you send"
+        ))),
+        None => {
+            Err(unauthenticated(format!("a signed request with a body must send and sign {CONTENT_SHA256}")))
+        }
+    }
 }
 
 /// Who signed the request.
@@ -90,7 +126,17 @@ impl FromRequestParts<AppState> for SignedCaller {
         }
         let path =
             parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
-        let msg = request_signing_bytes(parts.method.as_str(), &path, ts);
+        let msg = match parts.headers.get(CONTENT_SHA256) {
+            None => request_signing_bytes(parts.method.as_str(), &path, ts),
+            Some(h) => {
+                let digest: Hash32 =
+                    h.to_str().ok().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                        unauthenticated(format!("{CONTENT_SHA256} must be 64 hex characters"))
+                    })?;
+                parts.extensions.insert(SignedBody(digest));
+                request_signing_bytes_with_body(parts.method.as_str(), &path, ts, &digest)
+            }
+        };
         let node = state.node.clone();
         crate::blocking(move || {
             let (key, caller): (PublicKey, Caller) = if signer.starts_with("did:") {
@@ -125,8 +171,9 @@ impl FromRequestParts<AppState> for SignedCaller {
 
 /// Extractor: the authenticated caller when the request carries the signature headers, `None`
 /// when it carries none of them. Headers that are present but wrong are still a 401, so a caller
-/// who meant to sign learns why it did not count.
-pub struct MaybeSignedCaller(pub Option<Caller>);
+/// who meant to sign learns why it did not count. The second field is the body digest the
+/// signature covers, for handlers with a body to check ([`check_signed_body`]).
+pub struct MaybeSignedCaller(pub Option<Caller>, pub Option<SignedBody>);
 
 impl FromRequestParts<AppState> for MaybeSignedCaller {
     type Rejection = ApiError;
@@ -134,9 +181,9 @@ impl FromRequestParts<AppState> for MaybeSignedCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let signed = [SIGNER, TIMESTAMP, SIGNATURE].iter().any(|h| parts.headers.contains_key(*h));
         if !signed {
-            return Ok(MaybeSignedCaller(None));
+            return Ok(MaybeSignedCaller(None, None));
         }
         let SignedCaller(caller) = SignedCaller::from_request_parts(parts, state).await?;
-        Ok(MaybeSignedCaller(Some(caller)))
+        Ok(MaybeSignedCaller(Some(caller), parts.extensions.get::<SignedBody>().copied()))
     }
 }

@@ -268,3 +268,34 @@ fn anonymous_verifications_are_rate_limited() {
     );
     node.stop();
 }
+
+/// A signed verification is recorded as the signer's, so its signature covers the body: the
+/// same headers with another credential in the body are refused.
+#[test]
+fn signed_verifications_cover_their_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), &[]);
+    let (a, b) = (civic_node::devnet::demo_license_id(1), civic_node::devnet::demo_license_id(2));
+    let (s, vc_a) = node.get(&format!("/v1/licenses/{a}/credential"));
+    assert_eq!(s, 200, "{vc_a}");
+    let (s, vc_b) = node.get(&format!("/v1/licenses/{b}/credential"));
+    assert_eq!(s, 200, "{vc_b}");
+    let body = json!({ "credential": vc_a, "purpose": "client intake" });
+    let (s, v) = node.signed_post_json("/v1/credentials/verify", &body, "city-bank/verifier", None);
+    assert_eq!(s, 200, "{v}");
+    assert!(v["usage_tx"].is_string(), "{v}");
+    // The record (committed before the answer) names the signing account.
+    let (_, u) = node.signed_get(&format!("/v1/licenses/{a}/usage"), "justice/issuer");
+    let last = u["usage_records"].as_array().and_then(|r| r.last()).cloned().expect("a usage record");
+    assert_eq!(
+        (&last["verifier"], &last["purpose"]),
+        (&json!("city-bank/verifier"), &json!("client intake")),
+        "{u}"
+    );
+    // Replaying the signed headers with license B's credential in the body is refused.
+    let other = json!({ "credential": vc_b, "purpose": "client intake" });
+    let (s, v) = node.signed_post_json("/v1/credentials/verify", &body, "city-bank/verifier", Some(&other));
+    assert_eq!(s, 401, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("civic-content-sha256"), "{v}");
+    node.stop();
+}

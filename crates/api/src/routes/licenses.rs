@@ -273,7 +273,7 @@ pub(crate) async fn list(
 pub(crate) async fn show(
     State(st): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    MaybeSignedCaller(caller): MaybeSignedCaller,
+    MaybeSignedCaller(caller, _): MaybeSignedCaller,
 ) -> Result<Json<LicenseDetailDto>, ApiError> {
     license_param(&id)?;
     let node = st.node.clone();
@@ -532,21 +532,26 @@ async fn record_usage(
     params(
         ("Civic-Signer" = Option<String>, Header, description = "Optional: the verifying account (org/name); unsigned verifications are recorded as public"),
         ("Civic-Timestamp" = Option<u64>, Header, description = "Unix milliseconds"),
-        ("Civic-Signature" = Option<String>, Header, description = "Signed request"),
+        ("Civic-Signature" = Option<String>, Header, description = "Signed request, covering Civic-Content-SHA256"),
+        ("Civic-Content-SHA256" = Option<String>, Header, description = "With a signature: the hex SHA-256 of the body, signed as a fourth line"),
     ),
     responses(
         (status = 200, description = "The verdict and every check (an invalid credential is a 200 with verdict invalid)", body = VerificationDto),
         (status = 400, description = "The body is not JSON with a credential", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature headers present but wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature headers present but wrong, or the body is not the signed one", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many anonymous verifications; retry after `Retry-After` or sign", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn verify_credential(
     State(st): State<AppState>,
-    MaybeSignedCaller(caller): MaybeSignedCaller,
+    MaybeSignedCaller(caller, signed_body): MaybeSignedCaller,
     raw: ApiBytes<VERIFY_BODY_LIMIT>,
 ) -> Result<Json<VerificationDto>, ApiError> {
+    if caller.is_some() {
+        // The verification is recorded as the signer's: the signature must cover this body.
+        crate::auth::check_signed_body(signed_body, &raw.body)?;
+    }
     let body: VerifyRequestDto = parse_json(&raw.body)?;
     if !matches!(caller, Some(Caller::Account(_))) {
         // Recorded as a public verification: limited like the public page.
