@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use civic_ledger::modules::membership::{GenesisAccount, GenesisOrg, GovernanceParams, Validator};
 use civic_ledger::modules::notary::NotaryCall;
 use civic_ledger::{Call, Genesis, SignedTx, Transaction};
-use civic_node::{Node, NodeConfig};
+use civic_node::{Node, NodeConfig, now_ms};
 use civic_types::{
     AccountId, ChainId, Nonce, OrgId, PublicKey, Role, SecretKey, Signature, UnixMillis, sha256,
 };
@@ -624,11 +624,6 @@ fn ed25519_single_rate(threads: usize, duration: Duration) -> Timed {
         let (k, m, s) = &items[(t * n / threads + i as usize) % n];
         k.verify(m, s).map_err(|_| "an Ed25519 benchmark signature did not verify".to_owned())
     })
-}
-
-fn now_ms() -> UnixMillis {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    UnixMillis::new(u64::try_from(ms).unwrap_or(0))
 }
 
 /// A fresh dev network in a temporary directory, producing blocks, with the demo activity

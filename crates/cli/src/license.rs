@@ -14,6 +14,7 @@ use civic_licenses::credential::{self, StatusListId};
 use civic_licenses::verify::{self, LedgerView, Verification};
 use civic_licenses::{License, LicenseCall, Status, UsageVerifier, Verdict};
 use civic_node::keyfile::KeyFile;
+use civic_node::now_ms;
 use civic_types::{AccountId, Height, OrgId, PublicKey, UnixMillis};
 use civic_vc::status_list::BitString;
 use serde_json::Value;
@@ -26,11 +27,6 @@ pub fn parse_time(what: &str, s: &str) -> Result<UnixMillis> {
     let full = if s.len() == 10 { format!("{s}T00:00:00Z") } else { s.to_owned() };
     credential::parse_rfc3339(&full)
         .ok_or_else(|| anyhow!("{what} {s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
-}
-
-fn now_ms() -> UnixMillis {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    UnixMillis::new(u64::try_from(ms).unwrap_or(0))
 }
 
 fn submit(ctx: &Ctx, call: &LicenseCall) -> Result<()> {

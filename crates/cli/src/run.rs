@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use civic_consensus::{Config, SingleValidator};
@@ -12,9 +12,9 @@ use civic_ledger::{Genesis, SignedTx};
 use civic_node::keyfile::KeyFile;
 use civic_node::service::ServiceKeys;
 use civic_node::supervision::{Supervisor, SupervisorConfig};
-use civic_node::{Node, NodeConfig, WaitOutcome, devnet};
+use civic_node::{Node, NodeConfig, WaitOutcome, devnet, now_ms};
 use civic_store::{FjallStore, RedbStore, Store};
-use civic_types::{SecretKey, UnixMillis};
+use civic_types::SecretKey;
 
 /// Options of `civic dev`.
 pub struct DevOptions {
@@ -89,11 +89,6 @@ pub struct NodeOptions {
     pub public_url: Option<String>,
     pub public_verify_rate: u32,
     pub gateway: GatewayOptions,
-}
-
-fn now_ms() -> UnixMillis {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    UnixMillis::new(u64::try_from(ms).unwrap_or(0))
 }
 
 /// Which embedded store a node keeps its chain in.

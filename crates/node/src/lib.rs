@@ -18,6 +18,13 @@ pub mod runtime;
 pub mod service;
 pub mod supervision;
 
+/// The wall clock as Unix milliseconds: for the node's shell (block proposals, gateway receipt
+/// times, validity checks), never for the state machine, which reads time from block headers.
+pub fn now_ms() -> civic_types::UnixMillis {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    civic_types::UnixMillis::new(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
 pub use node::{
     Committed, Node, NodeConfig, NodeError, NodeEvent, NodeStatus, StoreState, SubmitError, TxProof,
     TxRecord, WaitOutcome,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use civic_consensus::{AppError, Automaton, Reporter};
 use civic_ledger::chain::{self, Applied};
@@ -19,6 +19,7 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::mempool::{AdmitError, Mempool};
 use crate::metrics::Metrics;
+use crate::now_ms;
 
 /// How far ahead of an account's current nonce a pending transaction may be.
 pub const MAX_NONCE_GAP: u64 = 1024;
@@ -322,11 +323,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain data behind, never a torn invariant
     // that later readers could trip over, so poisoning is ignored.
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn now_ms() -> UnixMillis {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    UnixMillis::new(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
 fn corrupt(e: impl std::fmt::Display) -> NodeError {

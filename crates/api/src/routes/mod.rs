@@ -21,7 +21,7 @@ use crate::problem::ApiError;
 /// The node's wall clock in Unix milliseconds (for validity checks and challenge expiry, never
 /// for ledger state).
 pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    civic_node::now_ms().get()
 }
 
 /// Most state records a paged list reads for one answer (matching or not), so a filter that

@@ -23,8 +23,9 @@ use civic_types::{AccountId, Hash32, Nonce, UnixMillis};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{DevBench, bar, commit_all, fresh_dev_network, now_ms, run_for, threads};
+use super::{DevBench, bar, commit_all, fresh_dev_network, run_for, threads};
 use crate::supervision::WatchFix;
+use civic_node::now_ms;
 
 /// Options of `civic bench ingest`.
 #[derive(clap::Args)]

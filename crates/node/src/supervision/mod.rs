@@ -26,7 +26,7 @@ mod rules;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use civic_devices::{Alarm, Report};
 use civic_ledger::Call;
@@ -39,6 +39,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, oneshot};
 
 use crate::metrics::GatewayMetrics;
 use crate::node::{Node, NodeError};
+use crate::now_ms;
 use crate::service::ServiceKeys;
 use positions::{Batch, Cursor, Positions};
 pub use rules::{DeviceEntry, Directory};
@@ -152,12 +153,6 @@ impl std::fmt::Debug for Supervisor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Supervisor").field("config", &self.config).finish_non_exhaustive()
     }
-}
-
-/// Wall-clock time as Unix milliseconds.
-pub fn now_ms() -> UnixMillis {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    UnixMillis::new(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
 impl Supervisor {
