@@ -12,8 +12,6 @@
 //! the window reveals nothing the signer could not already see; anything else that changes state
 //! is a signed transaction with a nonce.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -118,7 +116,7 @@ impl FromRequestParts<AppState> for SignedCaller {
             .map_err(|_| unauthenticated(format!("{TIMESTAMP} must be Unix milliseconds")))?;
         let sig: Signature =
             header(parts, SIGNATURE)?.parse().map_err(|e| unauthenticated(format!("{SIGNATURE}: {e}")))?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let now = civic_node::now_ms().get();
         if now.abs_diff(ts) > MAX_SKEW_MS {
             return Err(unauthenticated(format!(
                 "{TIMESTAMP} {ts} is more than five minutes from the node's clock ({now}); sign a fresh request"

@@ -70,9 +70,7 @@ impl Client {
         signer: &str,
         key: &civic_types::SecretKey,
     ) -> Result<T> {
-        let ts = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let ts = civic_node::now_ms().get();
         let sig = key.sign(&civic_api::auth::request_signing_bytes("GET", path, ts));
         let r = self
             .agent

@@ -455,9 +455,7 @@ pub fn identity_grant(
     id: Option<u64>,
 ) -> Result<()> {
     let (key, did) = resident_key(ctx)?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now_ms = civic_node::now_ms().get();
     let client = ctx.client();
     let chain_id = chain_id_of(&client)?;
     let grant = civic_identity::module::ConsentGrant {

@@ -469,7 +469,7 @@ fn fix_spacing_s(ctx: &Ctx, device: &str, steps: u32, now_s: u64) -> u64 {
 /// now; closer together on a case whose zones are younger than that, see [`fix_spacing_s`]),
 /// and optionally removes the strap at the end.
 pub fn simulate(ctx: &Ctx, s: Simulation<'_>) -> Result<()> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let now = civic_node::now_ms().get() / 1000;
     let spacing = fix_spacing_s(ctx, s.device, s.steps, now);
     let (lat0, lon0) = s.from;
     let rad = s.heading_deg.to_radians();
