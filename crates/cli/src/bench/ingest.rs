@@ -384,10 +384,11 @@ fn flood(
             })
         })
         .collect();
-    // Only heartbeats have been sent so far, so nothing is stored until the barrier opens.
+    // Only heartbeats have been sent so far, so nothing is stored until the barrier opens; the
+    // clock starts when it does (every wristband logged in).
     let base = counters.positions.get();
-    let start = Instant::now();
     rt.block_on(go.wait());
+    let start = Instant::now();
     pb.finish_and_clear();
     if let Some(e) = failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
         bail!(

@@ -536,7 +536,9 @@ impl Worker {
                         battery_pct: r.battery_pct,
                         alarms: r.alarms.iter().map(alarm_name).collect(),
                     };
-                    let leaf = p.leaf_hash();
+                    // Encoded once: the leaf hash and the stored record are the same bytes.
+                    let bytes = p.to_bytes();
+                    let leaf = civic_merkle::leaf_hash(&bytes);
                     // A fix dated after its receipt counts as received now (see `Fix::received`).
                     entry.fix = entry.fix.max(Some(p.fix_time.min(job.received)));
                     drafts.extend(self.engine.evaluate(
@@ -558,7 +560,7 @@ impl Worker {
                     }
                     self.batch_to = job.received;
                     self.leaves.push(leaf);
-                    stored.push(p);
+                    stored.push((p, bytes));
                     Some(cursor.next_seq - 1)
                 }
                 None => {
@@ -568,16 +570,17 @@ impl Worker {
             };
             acks.push((job.ack, seq));
         }
+        let stored_count = stored.len();
         let result = if stored.is_empty() {
             Ok(())
         } else {
-            Positions::new(self.node.store()).append(&stored, &cursor)
+            Positions::new(self.node.store()).append(stored, &cursor)
         };
         match result {
             Ok(()) => {
                 self.cursor = cursor;
                 self.counters.reports.inc_by(acks.len() as u64);
-                self.counters.positions.inc_by(stored.len() as u64);
+                self.counters.positions.inc_by(stored_count as u64);
                 self.seen.lock().unwrap_or_else(|p| p.into_inner()).extend(seen);
                 for (ack, seq) in acks {
                     let _ = ack.send(Ok(Ack { seq }));
@@ -585,7 +588,7 @@ impl Worker {
             }
             Err(e) => {
                 tracing::error!(error = %e, "storing positions failed; the reports are refused");
-                self.leaves.truncate(self.leaves.len() - stored.len());
+                self.leaves.truncate(self.leaves.len() - stored_count);
                 for (ack, _) in acks {
                     let _ = ack.send(Err(IngestError::Unavailable(e.to_string())));
                 }

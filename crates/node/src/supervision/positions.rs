@@ -98,13 +98,15 @@ impl<'s> Positions<'s> {
         }
     }
 
-    /// Durably appends positions (whose `seq`s must continue the cursor) and the new cursor, in
-    /// one write.
-    pub fn append(&self, positions: &[Position], cursor: &Cursor) -> Result<(), StoreError> {
+    /// Durably appends positions (whose `seq`s must continue the cursor), each with its
+    /// canonical bytes ([`Position::to_bytes`], already computed for its leaf hash), and the
+    /// new cursor, in one write.
+    pub fn append(&self, positions: Vec<(Position, Vec<u8>)>, cursor: &Cursor) -> Result<(), StoreError> {
         let mut entries = Vec::with_capacity(positions.len() * 2 + 1);
-        for p in positions {
-            entries.push((pos_key(p.seq), Some(p.to_bytes())));
+        for (p, bytes) in positions {
+            debug_assert_eq!(bytes, p.to_bytes());
             entries.push((dev_key(&p.device, p.fix_time.get(), p.seq), Some(Vec::new())));
+            entries.push((pos_key(p.seq), Some(bytes)));
         }
         entries.push((CURSOR.to_vec(), Some(civic_types::encode(cursor))));
         self.store.private_put(entries)
@@ -276,13 +278,14 @@ mod tests {
         let store = MemoryStore::default();
         let s = Positions::new(&store);
         assert_eq!(s.cursor().unwrap(), Cursor::default());
-        let ps = vec![
+        let ps = [
             pos(0, "a", 100, 1000),
             pos(1, "b", 150, 1001),
             pos(2, "a", 50, 1002),
             pos(3, "ab", 120, 1003),
         ];
-        s.append(&ps, &Cursor { next_seq: 4, next_batch: 0, batch_start: 0 }).unwrap();
+        let encoded = ps.iter().map(|p| (p.clone(), p.to_bytes())).collect();
+        s.append(encoded, &Cursor { next_seq: 4, next_batch: 0, batch_start: 0 }).unwrap();
         assert_eq!(s.cursor().unwrap().next_seq, 4);
         assert_eq!(s.get(2).unwrap().unwrap(), ps[2]);
         // By device, by fix time, not confused by a device whose id extends another's.
