@@ -278,12 +278,8 @@ mod tests {
         let store = MemoryStore::default();
         let s = Positions::new(&store);
         assert_eq!(s.cursor().unwrap(), Cursor::default());
-        let ps = [
-            pos(0, "a", 100, 1000),
-            pos(1, "b", 150, 1001),
-            pos(2, "a", 50, 1002),
-            pos(3, "ab", 120, 1003),
-        ];
+        let ps =
+            [pos(0, "a", 100, 1000), pos(1, "b", 150, 1001), pos(2, "a", 50, 1002), pos(3, "ab", 120, 1003)];
         let encoded = ps.iter().map(|p| (p.clone(), p.to_bytes())).collect();
         s.append(encoded, &Cursor { next_seq: 4, next_batch: 0, batch_start: 0 }).unwrap();
         assert_eq!(s.cursor().unwrap().next_seq, 4);
