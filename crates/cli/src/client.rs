@@ -120,11 +120,11 @@ impl Client {
     }
 }
 
-/// `s` percent-encoded for a query value (unreserved characters and `/` kept).
-fn query_value(s: &str) -> String {
+/// `s` percent-encoded for a query value (unreserved characters, `:` and `/` kept).
+pub(crate) fn query_value(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':' | b'/') {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));

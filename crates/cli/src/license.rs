@@ -196,15 +196,17 @@ pub fn show(ctx: &Ctx, id: &str) -> Result<()> {
 
 /// `civic license list`.
 pub fn list(ctx: &Ctx, filters: &[(&str, Option<&str>)]) -> Result<()> {
-    let mut query: Vec<String> =
-        filters.iter().filter_map(|(k, v)| v.map(|v| format!("{k}={}", urlencode(v)))).collect();
+    let mut query: Vec<String> = filters
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", crate::client::query_value(v))))
+        .collect();
     query.push("limit=100".into());
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
         let mut q = query.clone();
         if let Some(a) = &after {
-            q.push(format!("after={}", urlencode(a)));
+            q.push(format!("after={}", crate::client::query_value(a)));
         }
         let page: Value = ctx.client().get(&format!("/v1/licenses?{}", q.join("&")))?;
         all.extend(page["licenses"].as_array().cloned().unwrap_or_default());
@@ -230,17 +232,6 @@ pub fn list(ctx: &Ctx, filters: &[(&str, Option<&str>)]) -> Result<()> {
         out
     });
     Ok(())
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `civic license credential`: the signed VC, to stdout or a file.

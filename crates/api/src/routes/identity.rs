@@ -17,7 +17,7 @@ use crate::dto::{
 };
 use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::ApiError;
-use crate::routes::{limit_param, now_ms, paged};
+use crate::routes::{PageParams, limit_param, now_ms, paged};
 use crate::{AppState, blocking};
 
 fn authorize(caller: &Caller, resident: &str) -> Result<(), ApiError> {
@@ -42,24 +42,13 @@ fn resident_param(did: &str) -> Result<String, ApiError> {
     }
 }
 
-/// A page of a resident's records.
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct RecordPageParams {
-    /// Records per page, 1 to 1000 (default 200).
-    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
-    limit: Option<String>,
-    /// The previous page's `next`.
-    after: Option<String>,
-}
-
 /// Who read this resident's attributes: every access record, oldest first, a page at a time.
 #[utoipa::path(
     get,
     path = "/v1/identity/residents/{did}/access-log",
     tag = "identity",
     params(
-        RecordPageParams,
+        PageParams,
         ("did" = String, Path, description = "The resident's did:key"),
         ("Civic-Signer" = String, Header, description = "The resident's did:key, or an auditor account id (org/name)"),
         ("Civic-Timestamp" = u64, Header, description = "Unix milliseconds, within five minutes of the node's clock"),
@@ -75,7 +64,7 @@ pub(crate) struct RecordPageParams {
 pub(crate) async fn access_log(
     State(st): State<AppState>,
     ApiPath(did): ApiPath<String>,
-    ApiQuery(q): ApiQuery<RecordPageParams>,
+    ApiQuery(q): ApiQuery<PageParams>,
     SignedCaller(caller): SignedCaller,
 ) -> Result<Json<IdentityListDto>, ApiError> {
     let resident = resident_param(&did)?;
@@ -99,7 +88,7 @@ pub(crate) async fn access_log(
     path = "/v1/identity/residents/{did}/consents",
     tag = "identity",
     params(
-        RecordPageParams,
+        PageParams,
         ("did" = String, Path, description = "The resident's did:key"),
         ("Civic-Signer" = String, Header, description = "The resident's did:key, or an auditor account id (org/name)"),
         ("Civic-Timestamp" = u64, Header, description = "Unix milliseconds, within five minutes of the node's clock"),
@@ -115,7 +104,7 @@ pub(crate) async fn access_log(
 pub(crate) async fn consents(
     State(st): State<AppState>,
     ApiPath(did): ApiPath<String>,
-    ApiQuery(q): ApiQuery<RecordPageParams>,
+    ApiQuery(q): ApiQuery<PageParams>,
     SignedCaller(caller): SignedCaller,
 ) -> Result<Json<IdentityListDto>, ApiError> {
     let resident = resident_param(&did)?;

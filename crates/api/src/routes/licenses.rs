@@ -37,7 +37,7 @@ use crate::dto::{
 use crate::extract::{ApiBytes, ApiPath, ApiQuery, parse_json};
 use crate::problem::{ApiError, types};
 use crate::routes::txs::{Watch, await_commit};
-use crate::routes::{limit_param, now_ms, paged, records};
+use crate::routes::{PageParams, limit_param, now_ms, paged, records};
 use crate::{AppState, blocking};
 
 /// Most licenses looked at to fill one filtered page.
@@ -302,17 +302,6 @@ pub(crate) async fn show(
     .await
 }
 
-/// A page of a license's usage records.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct UsagePageParams {
-    /// Records per page, 1 to 1000 (default 200).
-    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
-    limit: Option<String>,
-    /// The previous page's `next`.
-    after: Option<String>,
-}
-
 /// Every recorded verification of a license, oldest first, a page at a time: for the holder,
 /// the issuing organization's accounts and auditors (a signed request).
 #[utoipa::path(
@@ -321,7 +310,7 @@ pub(crate) struct UsagePageParams {
     tag = "licenses",
     params(
         ("id" = String, Path, description = "License id"),
-        UsagePageParams,
+        PageParams,
         ("Civic-Signer" = String, Header, description = "The holder's did:key, an account of the issuing organization, or an auditor"),
         ("Civic-Timestamp" = u64, Header, description = "Unix milliseconds"),
         ("Civic-Signature" = String, Header, description = "Signed request, as for the identity views"),
@@ -337,7 +326,7 @@ pub(crate) struct UsagePageParams {
 pub(crate) async fn usage(
     State(st): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<UsagePageParams>,
+    ApiQuery(q): ApiQuery<PageParams>,
     SignedCaller(caller): SignedCaller,
 ) -> Result<Json<UsagePageDto>, ApiError> {
     license_param(&id)?;

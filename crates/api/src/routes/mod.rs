@@ -24,6 +24,17 @@ pub(crate) fn now_ms() -> u64 {
     civic_node::now_ms().get()
 }
 
+/// A page of a list that grows without bound (see [`paged`]).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PageParams {
+    /// Items per page, 1 to 1000 (default 200).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
+    pub(crate) limit: Option<String>,
+    /// The previous page's `next`.
+    pub(crate) after: Option<String>,
+}
+
 /// Most state records a paged list reads for one answer (matching or not), so a filter that
 /// matches little cannot make one request scan the whole chain; the answer's `next` resumes.
 pub(crate) const PAGE_SCAN_BUDGET: usize = 20_000;

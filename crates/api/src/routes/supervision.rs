@@ -32,7 +32,7 @@ use crate::dto::{
 };
 use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::{ApiError, types};
-use crate::routes::{limit_param, paged, records, u64_param};
+use crate::routes::{PageParams, limit_param, paged, records, u64_param};
 use crate::{AppState, blocking};
 
 /// Most records scanned for one filtered list.
@@ -81,15 +81,22 @@ fn may_see_locations(caller: &Caller, case: &Case) -> Result<(), ApiError> {
     }
 }
 
+/// Every version of the case's zones `current` (the latest record of each), zone by zone.
+fn zone_versions(node: &Node, case_id: &str, current: &[Zone]) -> Result<Vec<Zone>, ApiError> {
+    let mut versions = Vec::new();
+    for z in current {
+        versions.extend(records::<Zone>(node, &keys::zone_version_prefix(case_id, &z.zone_id))?);
+    }
+    Ok(versions)
+}
+
 fn case_dto(node: &Node, case: Case, with_history: bool) -> Result<CaseDto, ApiError> {
     let zones: Vec<Zone> = records(node, &keys::zone_prefix(&case.case_id))?;
-    let mut history = Vec::new();
-    if with_history {
-        for z in &zones {
-            let versions: Vec<Zone> = records(node, &keys::zone_version_prefix(&case.case_id, &z.zone_id))?;
-            history.extend(versions.iter().map(json));
-        }
-    }
+    let history = if with_history {
+        zone_versions(node, &case.case_id, &zones)?.iter().map(json).collect()
+    } else {
+        Vec::new()
+    };
     let device = match &case.device {
         Some(d) => node.state_value::<Device>(&keys::device(d))?.map(|d| json(&d)),
         None => None,
@@ -186,24 +193,13 @@ pub(crate) async fn case(
     .await
 }
 
-/// Query of `GET /v1/supervision/devices`.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct DeviceListParams {
-    /// Devices per page, 1 to 1000 (default 200).
-    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
-    limit: Option<String>,
-    /// The previous page's `next`.
-    after: Option<String>,
-}
-
 /// Registered devices, each with its protocol id, bound case and what this node's gateway last
 /// heard from it.
 #[utoipa::path(
     get,
     path = "/v1/supervision/devices",
     tag = "supervision",
-    params(DeviceListParams),
+    params(PageParams),
     responses(
         (status = 200, description = "Devices in id order", body = DeviceListDto),
         (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
@@ -211,7 +207,7 @@ pub(crate) struct DeviceListParams {
 )]
 pub(crate) async fn devices(
     State(st): State<AppState>,
-    ApiQuery(q): ApiQuery<DeviceListParams>,
+    ApiQuery(q): ApiQuery<PageParams>,
 ) -> Result<Json<DeviceListDto>, ApiError> {
     let limit = limit_param(q.limit.as_deref(), 200, 1000)?;
     let node = st.node.clone();
@@ -512,11 +508,8 @@ pub(crate) async fn day(
             summary::day_bounds(&date, &case.time_zone).map_err(|e| ApiError::bad_param("date", e))?;
         let week_from = UnixMillis::new(from.get().saturating_sub(6 * 86_400_000));
         // Every version of every zone: each fix is judged by the rules in force at its time.
-        let mut versions = Vec::new();
-        for z in records::<Zone>(&node, &keys::zone_prefix(&id))? {
-            versions.extend(records::<Zone>(&node, &keys::zone_version_prefix(&id, &z.zone_id))?);
-        }
-        let zones = summary::zone_history(&versions);
+        let current: Vec<Zone> = records(&node, &keys::zone_prefix(&id))?;
+        let zones = summary::zone_history(&zone_versions(&node, &id, &current)?);
         let mut fixes = Vec::new();
         let devices: Vec<String> = case.device.iter().cloned().collect();
         for d in &devices {

@@ -196,11 +196,14 @@ impl Supervisor {
     /// Checks a device id before a listener reads more from it. A device the worker's directory
     /// does not know yet (registered or bound since its last reload) is looked up on chain.
     pub fn check_device(&self, device: &str, protocol: Protocol) -> Result<(), IngestError> {
-        let known = self.directory.read().unwrap_or_else(|p| p.into_inner()).devices.get(device).cloned();
+        // (protocol, bound) — read under the lock, nothing copied on this per-report path.
+        let known = (self.directory.read().unwrap_or_else(|p| p.into_inner()).devices.get(device))
+            .filter(|d| d.case_id.is_some())
+            .map(|d| (d.protocol, true));
         let entry = match known {
-            Some(d) if d.case_id.is_some() => Some(d),
-            _ => match self.node.state_value::<Device>(&keys::device(device)) {
-                Ok(d) => d.map(|d| DeviceEntry { protocol: d.protocol, case_id: d.case_id, org: d.org }),
+            Some(e) => Some(e),
+            None => match self.node.state_value::<Device>(&keys::device(device)) {
+                Ok(d) => d.map(|d| (d.protocol, d.case_id.is_some())),
                 Err(e) => return Err(IngestError::Unavailable(e.to_string())),
             },
         };
@@ -210,10 +213,10 @@ impl Supervisor {
         };
         match entry {
             None => refused(IngestError::UnknownDevice(device.to_owned())),
-            Some(d) if d.protocol != protocol => {
-                refused(IngestError::WrongProtocol { device: device.to_owned(), expected: d.protocol })
+            Some((expected, _)) if expected != protocol => {
+                refused(IngestError::WrongProtocol { device: device.to_owned(), expected })
             }
-            Some(d) if d.case_id.is_none() => refused(IngestError::Unbound(device.to_owned())),
+            Some((_, false)) => refused(IngestError::Unbound(device.to_owned())),
             Some(_) => Ok(()),
         }
     }
